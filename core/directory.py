@@ -1,0 +1,108 @@
+"""Who is who: units, Telegram users, citizens, liaisons, office members, invite codes.
+
+Plain records that the repositories take and return (never ORM rows). Identity rules from
+SPEC §1/§5: a citizen's phone is visible to the office only; a liaison belongs to one unit at
+a time; invite codes are stored as a hash only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class UnitRole(StrEnum):
+    """How a unit takes part in a case: it handles it (牵头) or is copied in (配合)."""
+
+    LEAD = "lead"
+    ASSIST = "assist"
+
+
+@dataclass(slots=True)
+class UnitRecord:
+    """A unit as stored: synced from the plan at start. Units the plan no longer names stay
+    (cases still point at them) but become inactive."""
+
+    id: str
+    name: str
+    kind: str = ""  # e.g. "office", "department", "street", "township"
+    active: bool = True
+
+
+@dataclass(slots=True)
+class UserRecord:
+    """A Telegram user the bot has seen (any role)."""
+
+    user_id: int
+    first_seen: datetime
+    language: str = "zh"
+    chat_id: int | None = None
+    blocked_bot: bool = False  # the user blocked the bot: stop sending until they come back
+
+
+@dataclass(slots=True)
+class Citizen:
+    """The complainant identity behind cases. Only the office ever sees it."""
+
+    id: int | None
+    user_id: int
+    created_at: datetime
+    phone: str | None = None
+
+
+@dataclass(slots=True)
+class Liaison:
+    """联络员: a Telegram user bound to a unit by an invite code."""
+
+    user_id: int
+    unit_id: str
+    joined_at: datetime
+    removed_at: datetime | None = None
+    id: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.removed_at is None
+
+
+@dataclass(slots=True)
+class OfficeMember:
+    """An office member added at run time (the admins from config need no row)."""
+
+    user_id: int
+    added_at: datetime
+    added_by: int | None = None
+    active: bool = True
+
+
+@dataclass(slots=True)
+class InviteCode:
+    code_hash: str
+    unit_id: str
+    created_at: datetime
+    expires_at: datetime
+    created_by: int | None = None
+    used_at: datetime | None = None
+    used_by: int | None = None
+    id: int | None = None
+
+    def usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+
+# Crockford-like alphabet: no 0/O, 1/I/L, so codes read aloud or retyped survive.
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_invite_code(length: int = 12) -> str:
+    """A fresh random code (~59 bits for 12 characters): not guessable, easy to type."""
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
+
+
+def hash_invite_code(code: str) -> str:
+    """The only form in which a code is stored. Normalised so case and spaces don't matter."""
+    normalised = "".join(code.split()).replace("-", "").upper()
+    return hashlib.sha256(normalised.encode()).hexdigest()

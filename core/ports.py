@@ -1,0 +1,329 @@
+"""What the domain needs from storage, as Protocols (Cosmic Python's "abstract repository").
+
+Services depend on these, never on SQLAlchemy. ``storage.uow.SqlUnitOfWork`` is the real
+implementation; ``tests.fakes.FakeUnitOfWork`` is the in-memory one for service tests.
+
+Rules every implementation keeps:
+- Repositories take and return core dataclasses, never ORM rows.
+- Repositories never commit; the service calls ``await uow.commit()``. Leaving
+  ``async with uow:`` without a commit rolls everything back.
+- A returned object is a copy: changing it changes nothing until it is passed back
+  (``cases.update(case)``, ``reports.update(report)``...).
+- Datetimes are timezone-aware; they come back in UTC (compare them, or ``astimezone`` them for
+  display). Dates (deadlines) are plain ``date``.
+- One unit of work per operation: a ``UnitOfWork`` is not shared between concurrent tasks;
+  services get a ``UnitOfWorkFactory`` and call it once per use case.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Collection, Sequence
+from datetime import date, datetime, timedelta
+from types import TracebackType
+from typing import Protocol, Self
+
+from core.attachments import Attachment
+from core.audit import AuditEntry
+from core.cases import Case, CaseEvent
+from core.directory import Citizen, InviteCode, Liaison, OfficeMember, UnitRecord, UnitRole, UserRecord
+from core.outbox import OutboxMessage
+from core.reports import Recommendation, RecommendationStatus, ReportKind, UnitReport
+from core.states import CaseState
+
+
+class CaseRepository(Protocol):
+    async def add(self, case: Case) -> Case:
+        """Insert ``case`` with its lead/assist units; sets and returns ``case.id``."""
+        ...
+
+    async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
+        """``for_update`` locks the row until the transaction ends (PostgreSQL ``FOR UPDATE``;
+        SQLite transactions are serialised anyway). Use it before changing a case's state so
+        two liaisons pressing "sign" at once cannot both succeed."""
+        ...
+
+    async def get_by_tracking_no(self, tracking_no: str, *, for_update: bool = False) -> Case | None: ...
+
+    async def update(self, case: Case) -> None:
+        """Write every field of ``case`` back, units included. Raises ``NotFound``."""
+        ...
+
+    async def set_units(self, case_id: int, lead: Sequence[str], assist: Sequence[str]) -> None:
+        """Replace the case's lead and assisting units (a unit is never both: lead wins)."""
+        ...
+
+    async def list_for_citizen(self, citizen_id: int, *, limit: int = 50, offset: int = 0) -> list[Case]:
+        """Newest first."""
+        ...
+
+    async def list_for_unit(
+        self,
+        unit_id: str,
+        *,
+        states: Collection[CaseState] | None = None,
+        role: UnitRole | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Case]:
+        """Cases the unit leads or assists on (``role`` narrows it), newest first."""
+        ...
+
+    async def list_in_states(self, states: Collection[CaseState], *, limit: int = 100) -> list[Case]:
+        """Oldest first: a queue (e.g. triage, returned, extension requests)."""
+        ...
+
+    async def list_due(self, until: date) -> list[Case]:
+        """Cases whose running deadline is on or before ``until``: ``sign_due`` while assigned,
+        ``answer_due`` while signed or waiting for an extension. Soonest deadline first.
+        This is what the periodic pass computes warnings and reminders from."""
+        ...
+
+    async def list_awaiting_follow_up(self, answered_before: datetime) -> list[Case]:
+        """Answered cases with no satisfaction recorded, answered before the given time."""
+        ...
+
+
+class EventRepository(Protocol):
+    async def add(self, event: CaseEvent) -> CaseEvent:
+        """Append to the case history (there is no update or delete); sets ``event.id``."""
+        ...
+
+    async def list(self, case_id: int, *, include_internal: bool) -> builtins.list[CaseEvent]:
+        """In order of time. ``include_internal=False`` is the citizen's view."""
+        ...
+
+
+class UnitRepository(Protocol):
+    async def sync(self, units: Sequence[UnitRecord]) -> None:
+        """Make the table match the plan: insert or update these, deactivate the others."""
+        ...
+
+    async def get(self, unit_id: str) -> UnitRecord | None: ...
+
+    async def list(self, *, include_inactive: bool = False) -> builtins.list[UnitRecord]: ...
+
+
+class UserRepository(Protocol):
+    async def get(self, user_id: int) -> UserRecord | None: ...
+
+    async def upsert(
+        self, user_id: int, *, now: datetime, chat_id: int | None = None, language: str | None = None
+    ) -> UserRecord:
+        """Create on first sight (language defaults to "zh"); afterwards only the given fields
+        change. Callers that must not override a /lang choice pass ``language=None``."""
+        ...
+
+    async def set_language(self, user_id: int, language: str) -> None: ...
+
+    async def set_blocked(self, user_id: int, blocked: bool) -> None: ...
+
+
+class CitizenRepository(Protocol):
+    async def get(self, citizen_id: int) -> Citizen | None: ...
+
+    async def get_by_user(self, user_id: int) -> Citizen | None: ...
+
+    async def get_or_create(self, user_id: int, *, now: datetime) -> Citizen:
+        """The user must already exist (``users.upsert``)."""
+        ...
+
+    async def set_phone(self, citizen_id: int, phone: str | None) -> None: ...
+
+
+class LiaisonRepository(Protocol):
+    async def get_active(self, user_id: int) -> Liaison | None: ...
+
+    async def add(self, user_id: int, unit_id: str, *, now: datetime) -> Liaison:
+        """Bind the user to the unit, ending any current binding (one unit at a time)."""
+        ...
+
+    async def remove(self, user_id: int, *, now: datetime) -> bool:
+        """End the user's current binding; False when there was none."""
+        ...
+
+    async def list_for_unit(self, unit_id: str) -> list[Liaison]:
+        """Active liaisons of the unit."""
+        ...
+
+    async def list_active(self) -> list[Liaison]: ...
+
+
+class OfficeRepository(Protocol):
+    async def get(self, user_id: int) -> OfficeMember | None: ...
+
+    async def is_member(self, user_id: int) -> bool:
+        """Active member added at run time (config admins are checked by the caller)."""
+        ...
+
+    async def add(self, user_id: int, *, added_by: int | None, now: datetime) -> OfficeMember:
+        """Add or re-activate."""
+        ...
+
+    async def remove(self, user_id: int) -> bool: ...
+
+    async def list_active(self) -> list[OfficeMember]: ...
+
+
+class InviteRepository(Protocol):
+    async def add(
+        self, code_hash: str, unit_id: str, *, created_by: int | None, now: datetime, expires_at: datetime
+    ) -> InviteCode: ...
+
+    async def get(self, code_hash: str) -> InviteCode | None:
+        """To tell "unknown" from "used" or "expired" after a failed ``consume``."""
+        ...
+
+    async def consume(self, code_hash: str, user_id: int, *, now: datetime) -> InviteCode | None:
+        """Atomically mark an unused, unexpired code used; None if it is not (anymore).
+        Of two concurrent calls with the same code at most one succeeds."""
+        ...
+
+    async def list_open(self, *, now: datetime, unit_id: str | None = None) -> list[InviteCode]: ...
+
+
+class OutboxRepository(Protocol):
+    async def add(self, message: OutboxMessage) -> bool:
+        """Enqueue; False (and nothing stored) when ``dedup_key`` was already used.
+        Sets ``message.id`` when stored."""
+        ...
+
+    async def claim_batch(
+        self, worker_id: str, *, now: datetime, limit: int, lease: timedelta
+    ) -> list[OutboxMessage]:
+        """Lease up to ``limit`` pending messages whose ``not_before`` has come and that no
+        live lease holds, oldest first; counts an attempt on each. No message is handed to two
+        claimers whose leases overlap. Commit right after claiming, send, then mark the
+        outcome in a new unit of work; a crashed sender's lease simply runs out."""
+        ...
+
+    async def mark_sent(self, message_id: int, *, now: datetime) -> None: ...
+
+    async def mark_failed(self, message_id: int, *, error: str, retry_at: datetime) -> None:
+        """Stays pending; tried again at ``retry_at`` (back-off or Telegram's RetryAfter)."""
+        ...
+
+    async def mark_dead(self, message_id: int, *, error: str) -> None: ...
+
+    async def mark_blocked(self, message_id: int, *, error: str) -> None: ...
+
+    async def get(self, message_id: int) -> OutboxMessage | None: ...
+
+    async def next_due(self) -> datetime | None:
+        """The earliest ``not_before`` among pending messages (the sender may sleep till then)."""
+        ...
+
+
+class ReportRepository(Protocol):
+    async def add(self, report: UnitReport) -> UnitReport: ...
+
+    async def get(self, report_id: int) -> UnitReport | None: ...
+
+    async def update(self, report: UnitReport) -> None: ...
+
+    async def list(
+        self,
+        *,
+        unit_id: str | None = None,
+        kind: ReportKind | None = None,
+        phase_id: str | None = None,
+        recommendation_id: int | None = None,
+    ) -> builtins.list[UnitReport]:
+        """Oldest first."""
+        ...
+
+    async def add_recommendation(self, rec: Recommendation) -> Recommendation: ...
+
+    async def get_recommendation(self, rec_id: int) -> Recommendation | None: ...
+
+    async def update_recommendation(self, rec: Recommendation) -> None: ...
+
+    async def list_recommendations(
+        self, *, unit_id: str | None = None, statuses: Collection[RecommendationStatus] | None = None
+    ) -> builtins.list[Recommendation]: ...
+
+
+class AttachmentRepository(Protocol):
+    async def add(self, attachment: Attachment) -> Attachment: ...
+
+    async def list_for_case(self, case_id: int) -> list[Attachment]: ...
+
+    async def list_for_report(self, report_id: int) -> list[Attachment]: ...
+
+
+class AuditRepository(Protocol):
+    async def add(self, entry: AuditEntry) -> AuditEntry: ...
+
+    async def list_recent(self, *, limit: int = 50, actor_id: int | None = None) -> list[AuditEntry]:
+        """Newest first."""
+        ...
+
+
+class CounterRepository(Protocol):
+    async def next(self, prefix: str, year: int) -> int:
+        """1, 2, 3... per (prefix, year); never the same number twice, even concurrently. The
+        number is only taken if the transaction commits (PostgreSQL holds the counter row
+        until then, so tracking numbers have no gaps)."""
+        ...
+
+
+class LeaseRepository(Protocol):
+    """Named, expiring locks so a periodic pass runs on one instance at a time."""
+
+    async def try_acquire(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        """True if ``holder`` now holds ``name`` until ``now + ttl`` (free, expired, or already
+        its own). Commit to make it visible to other instances."""
+        ...
+
+    async def release(self, name: str, holder: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """``async with uow:`` opens a transaction; ``await uow.commit()`` makes it stick;
+    leaving without commit (or by an exception) rolls back."""
+
+    @property
+    def cases(self) -> CaseRepository: ...
+    @property
+    def events(self) -> EventRepository: ...
+    @property
+    def units(self) -> UnitRepository: ...
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def citizens(self) -> CitizenRepository: ...
+    @property
+    def liaisons(self) -> LiaisonRepository: ...
+    @property
+    def office(self) -> OfficeRepository: ...
+    @property
+    def invites(self) -> InviteRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def reports(self) -> ReportRepository: ...
+    @property
+    def attachments(self) -> AttachmentRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
+    @property
+    def counters(self) -> CounterRepository: ...
+    @property
+    def leases(self) -> LeaseRepository: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""Services receive this and call it once per use case (a fresh unit of work each time)."""

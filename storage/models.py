@@ -1,0 +1,396 @@
+"""SQLAlchemy tables. Only ``storage`` sees these rows; repositories map them to the core
+dataclasses.
+
+Closed sets (states, roles, kinds) are stored as plain strings, not database enums: adding a
+value is then a code change, not a migration, and SQLite and PostgreSQL behave alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import JSON
+
+# Stable constraint names, so Alembic migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no time zones and its driver would silently
+    drop the offset, so values are normalised to UTC before they are stored: comparisons in SQL
+    (``not_before <= now``) then hold whatever zone the caller's clock uses. Naive datetimes are
+    refused because their meaning is a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime (use the Clock)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# JSONB on PostgreSQL (indexable, compact); JSON text elsewhere.
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY, not BIGINT.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        date: Date(),
+        dict[str, Any]: JsonType,
+    }
+
+
+class UnitRow(Base):
+    __tablename__ = "units"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the plan's stable id
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    first_seen: Mapped[datetime]
+    blocked_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CitizenRow(Base):
+    """Complainant identity, apart from the cases so that only office queries join it."""
+
+    __tablename__ = "citizens"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.user_id"), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class OfficeMemberRow(Base):
+    __tablename__ = "office_members"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    added_at: Mapped[datetime]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class LiaisonRow(Base):
+    __tablename__ = "liaisons"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.user_id"))
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), index=True)
+    joined_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        # One unit at a time: at most one open binding per user. Past bindings stay as history.
+        Index(
+            "uq_liaisons_active_user",
+            "user_id",
+            unique=True,
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
+    )
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str] = mapped_column(String(24))
+    description: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    area_auto: Mapped[str | None] = mapped_column(String(32))
+    area_final: Mapped[str | None] = mapped_column(String(32))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    matched_cues: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    citizen_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("citizens.id"))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    target_unit_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("units.id"), index=True)
+    target_text: Mapped[str] = mapped_column(Text, default="")
+    place: Mapped[str] = mapped_column(Text, default="")
+    occurred: Mapped[str] = mapped_column(Text, default="")
+    assigned_at: Mapped[datetime | None]
+    sign_due: Mapped[date | None]
+    signed_at: Mapped[datetime | None]
+    answer_due: Mapped[date | None]
+    answered_at: Mapped[datetime | None]
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    measure: Mapped[str | None] = mapped_column(String(32))
+    typical: Mapped[bool] = mapped_column(Boolean, default=False)
+    satisfaction: Mapped[str | None] = mapped_column(String(16))
+    satisfaction_comment: Mapped[str] = mapped_column(Text, default="")
+
+    units: Mapped[list[CaseUnitRow]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", lazy="selectin", order_by="CaseUnitRow.position"
+    )
+
+    __table_args__ = (
+        # The periodic pass: "open cases in state S whose deadline is on or before D".
+        Index("ix_cases_state_sign_due", "state", "sign_due"),
+        Index("ix_cases_state_answer_due", "state", "answer_due"),
+        Index("ix_cases_state_answered_at", "state", "answered_at"),
+        Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_area_final_created_at", "area_final", "created_at"),
+        Index("ix_cases_citizen_id_created_at", "citizen_id", "created_at"),
+    )
+
+
+class CaseUnitRow(Base):
+    """Which units handle (lead) or are copied on (assist) a case: rows, so "cases of unit X"
+    is an index lookup."""
+
+    __tablename__ = "case_units"
+
+    case_id: Mapped[int] = mapped_column(IdType, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(8))
+    position: Mapped[int] = mapped_column(Integer, default=0)  # keeps the plan's order of units
+
+    case: Mapped[CaseRow] = relationship(back_populates="units")
+
+    __table_args__ = (
+        CheckConstraint("role IN ('lead', 'assist')", name="role"),
+        Index("ix_case_units_unit_id_role_case_id", "unit_id", "role", "case_id"),
+    )
+
+
+class CaseEventRow(Base):
+    """Append-only: the repository has no update or delete."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    case_id: Mapped[int] = mapped_column(IdType, ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(16))
+    actor_ref: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(48))
+    visibility: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index("ix_case_events_case_id_at", "case_id", "at"),)
+
+
+class UnitReportRow(Base):
+    __tablename__ = "unit_reports"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    phase_id: Mapped[str] = mapped_column(String(64))
+    recommendation_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("rectification_recommendations.id"), index=True
+    )
+    submitted_at: Mapped[datetime]
+    submitted_by: Mapped[int | None] = mapped_column(BigInteger)
+    due: Mapped[date | None]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    inspected: Mapped[int | None] = mapped_column(Integer)
+    total: Mapped[int | None] = mapped_column(Integer)
+    problems: Mapped[str] = mapped_column(Text, default="")
+    measures: Mapped[str] = mapped_column(Text, default="")
+    reason_below_target: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_unit_reports_unit_id_kind", "unit_id", "kind"),
+        Index("ix_unit_reports_phase_id_kind", "phase_id", "kind"),
+    )
+
+
+class RecommendationRow(Base):
+    """整改建议书."""
+
+    __tablename__ = "rectification_recommendations"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), index=True)
+    problems: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime]
+    issued_by: Mapped[int | None] = mapped_column(BigInteger)
+    plan_due: Mapped[date]
+    report_due: Mapped[date]
+    status: Mapped[str] = mapped_column(String(24), index=True)
+
+
+class AttachmentRow(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    report_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("unit_reports.id", ondelete="CASCADE"), index=True
+    )
+    file_id: Mapped[str] = mapped_column(String(256))
+    file_unique_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    mime: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+
+
+class InviteCodeRow(Base):
+    """Only the SHA-256 of a code is kept: a leaked database does not leak usable codes."""
+
+    __tablename__ = "invite_codes"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]
+    # Unique but nullable: both backends allow many NULLs, so only keyed messages dedupe.
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+    not_before: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_outbox_state_not_before", "state", "not_before"),)
+
+
+class TrackingCounterRow(Base):
+    __tablename__ = "tracking_counters"
+
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class JobLeaseRow(Base):
+    """Named expiring locks for periodic passes shared by several instances."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    until: Mapped[datetime]
+
+
+# Dialog persistence for python-telegram-bot's BasePersistence (SPEC §4.1: resumable dialogs).
+
+
+class DialogConversationRow(Base):
+    __tablename__ = "dialog_conversations"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)  # JSON of the key tuple
+    state: Mapped[Any] = mapped_column(JsonType)
+    updated_at: Mapped[datetime]
+
+
+class DialogUserDataRow(Base):
+    __tablename__ = "dialog_user_data"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class DialogChatDataRow(Base):
+    __tablename__ = "dialog_chat_data"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class DialogBotDataRow(Base):
+    """One row per blob: "bot_data" and "callback_data"."""
+
+    __tablename__ = "dialog_bot_data"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    data: Mapped[Any] = mapped_column(JsonType)
+    updated_at: Mapped[datetime]

@@ -1,0 +1,31 @@
+"""SQL implementations of the repository ports in ``core.ports``."""
+
+from storage.repositories.bookkeeping import SqlAuditRepository, SqlCounterRepository, SqlLeaseRepository
+from storage.repositories.cases import SqlAttachmentRepository, SqlCaseRepository, SqlEventRepository
+from storage.repositories.directory import (
+    SqlCitizenRepository,
+    SqlInviteRepository,
+    SqlLiaisonRepository,
+    SqlOfficeRepository,
+    SqlUnitRepository,
+    SqlUserRepository,
+)
+from storage.repositories.outbox import SqlOutboxRepository
+from storage.repositories.reports import SqlReportRepository
+
+__all__ = [
+    "SqlAttachmentRepository",
+    "SqlAuditRepository",
+    "SqlCaseRepository",
+    "SqlCitizenRepository",
+    "SqlCounterRepository",
+    "SqlEventRepository",
+    "SqlInviteRepository",
+    "SqlLeaseRepository",
+    "SqlLiaisonRepository",
+    "SqlOfficeRepository",
+    "SqlOutboxRepository",
+    "SqlReportRepository",
+    "SqlUnitRepository",
+    "SqlUserRepository",
+]

@@ -1,0 +1,93 @@
+"""Audit trail, tracking-number counters and job leases."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.audit import AuditEntry
+from storage.models import AuditRow, JobLeaseRow, TrackingCounterRow
+from storage.repositories._sql import insert_for
+
+
+def _entry(row: Any) -> AuditEntry:
+    return AuditEntry(
+        actor_id=row.actor_id,
+        at=row.at,
+        action=row.action,
+        target=row.target,
+        details=dict(row.details or {}),
+        id=row.id,
+    )
+
+
+class SqlAuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, entry: AuditEntry) -> AuditEntry:
+        row = AuditRow(
+            actor_id=entry.actor_id,
+            at=entry.at,
+            action=entry.action,
+            target=entry.target,
+            details=dict(entry.details),
+        )
+        self._session.add(row)
+        await self._session.flush()
+        entry.id = row.id
+        return entry
+
+    async def list_recent(self, *, limit: int = 50, actor_id: int | None = None) -> list[AuditEntry]:
+        stmt = select(AuditRow)
+        if actor_id is not None:
+            stmt = stmt.where(AuditRow.actor_id == actor_id)
+        stmt = stmt.order_by(AuditRow.at.desc(), AuditRow.id.desc()).limit(limit)
+        return [_entry(r) for r in (await self._session.execute(stmt)).scalars()]
+
+
+class SqlCounterRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def next(self, prefix: str, year: int) -> int:
+        # One statement, insert-if-missing or increment, so it is atomic on both backends. On
+        # PostgreSQL the row stays locked until commit: concurrent callers queue and each gets
+        # the next value; on SQLite the write lock does the same.
+        t = cast(Table, TrackingCounterRow.__table__)
+        stmt = (
+            insert_for(self._session, t)
+            .values(prefix=prefix, year=year, last_value=1)
+            .on_conflict_do_update(
+                index_elements=[t.c.prefix, t.c.year], set_={"last_value": t.c.last_value + 1}
+            )
+            .returning(t.c.last_value)
+        )
+        return int((await self._session.execute(stmt)).scalar_one())
+
+
+class SqlLeaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def try_acquire(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        t = cast(Table, JobLeaseRow.__table__)
+        stmt = (
+            insert_for(self._session, t)
+            .values(name=name, holder=holder, until=now + ttl)
+            .on_conflict_do_update(
+                index_elements=[t.c.name],
+                set_={"holder": holder, "until": now + ttl},
+                # Take it over only when it has run out, or renew our own.
+                where=or_(t.c.until <= now, t.c.holder == holder),
+            )
+            .returning(t.c.name)
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def release(self, name: str, holder: str) -> None:
+        t = cast(Table, JobLeaseRow.__table__)
+        await self._session.execute(delete(t).where(t.c.name == name, t.c.holder == holder))

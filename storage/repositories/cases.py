@@ -1,0 +1,292 @@
+"""Cases, their append-only history, and their files."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.attachments import Attachment, AttachmentKind
+from core.cases import Case, CaseEvent, Measure, Outcome, Satisfaction, Source, Visibility
+from core.directory import UnitRole
+from core.errors import NotFound
+from core.states import Actor, CaseState
+from storage.models import AttachmentRow, CaseEventRow, CaseRow, CaseUnitRow
+
+# Columns copied one to one between Case and CaseRow (enums by value).
+_SCALARS = (
+    "tracking_no",
+    "description",
+    "created_at",
+    "area_auto",
+    "area_final",
+    "confidence",
+    "citizen_id",
+    "anonymous",
+    "target_unit_id",
+    "target_text",
+    "place",
+    "occurred",
+    "assigned_at",
+    "sign_due",
+    "signed_at",
+    "answer_due",
+    "answered_at",
+    "extended",
+    "closed_at",
+    "typical",
+    "satisfaction_comment",
+)
+_ENUMS = ("state", "source", "outcome", "measure", "satisfaction")
+
+# Where a deadline is running, and which one (SPEC §3).
+SIGN_DUE_STATES = (CaseState.ASSIGNED,)
+ANSWER_DUE_STATES = (CaseState.SIGNED, CaseState.EXTENSION_REQUESTED)
+
+
+def _write_case(case: Case, row: CaseRow) -> None:
+    for name in _SCALARS:
+        setattr(row, name, getattr(case, name))
+    for name in _ENUMS:
+        value = getattr(case, name)
+        setattr(row, name, None if value is None else value.value)
+    row.matched_cues = list(case.matched_cues)
+
+
+def _read_case(row: CaseRow) -> Case:
+    units = sorted(row.units, key=lambda u: u.position)
+    return Case(
+        **{name: getattr(row, name) for name in _SCALARS},
+        state=CaseState(row.state),
+        source=Source(row.source),
+        outcome=Outcome(row.outcome) if row.outcome else None,
+        measure=Measure(row.measure) if row.measure else None,
+        satisfaction=Satisfaction(row.satisfaction) if row.satisfaction else None,
+        matched_cues=list(row.matched_cues or []),
+        lead_unit_ids=[u.unit_id for u in units if u.role == UnitRole.LEAD],
+        assist_unit_ids=[u.unit_id for u in units if u.role == UnitRole.ASSIST],
+        id=row.id,
+    )
+
+
+def _wanted_units(lead: Sequence[str], assist: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """unit id → (role, position); a unit listed as both lead and assist is lead."""
+    wanted: dict[str, tuple[str, int]] = {}
+    for unit_id in lead:
+        wanted.setdefault(unit_id, (UnitRole.LEAD.value, len(wanted)))
+    for unit_id in assist:
+        wanted.setdefault(unit_id, (UnitRole.ASSIST.value, len(wanted)))
+    return wanted
+
+
+def _sync_units(row: CaseRow, lead: Sequence[str], assist: Sequence[str]) -> None:
+    # Diff in place rather than replacing the collection, so an unchanged (case, unit) pair is
+    # not deleted and re-inserted under the same primary key.
+    wanted = _wanted_units(lead, assist)
+    for existing in list(row.units):
+        if existing.unit_id not in wanted:
+            row.units.remove(existing)
+    have = {u.unit_id: u for u in row.units}
+    for unit_id, (role, position) in wanted.items():
+        if unit_id in have:
+            have[unit_id].role, have[unit_id].position = role, position
+        else:
+            row.units.append(CaseUnitRow(unit_id=unit_id, role=role, position=position))
+
+
+class SqlCaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _one(self, stmt: Select[Any], for_update: bool) -> CaseRow | None:
+        if for_update:
+            stmt = stmt.with_for_update()
+        result = await self._session.execute(stmt.execution_options(populate_existing=True))
+        row: CaseRow | None = result.scalar_one_or_none()
+        return row
+
+    async def _many(self, stmt: Select[Any]) -> list[Case]:
+        result = await self._session.execute(stmt.execution_options(populate_existing=True))
+        return [_read_case(row) for row in result.scalars()]
+
+    async def add(self, case: Case) -> Case:
+        row = CaseRow()
+        _write_case(case, row)
+        row.units = []
+        _sync_units(row, case.lead_unit_ids, case.assist_unit_ids)
+        self._session.add(row)
+        await self._session.flush()
+        case.id = row.id
+        return case
+
+    async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
+        row = await self._one(select(CaseRow).where(CaseRow.id == case_id), for_update)
+        return _read_case(row) if row else None
+
+    async def get_by_tracking_no(self, tracking_no: str, *, for_update: bool = False) -> Case | None:
+        row = await self._one(select(CaseRow).where(CaseRow.tracking_no == tracking_no), for_update)
+        return _read_case(row) if row else None
+
+    async def _row(self, case_id: int | None) -> CaseRow:
+        row = await self._session.get(CaseRow, case_id) if case_id is not None else None
+        if row is None:
+            raise NotFound(kind="case", id=case_id)
+        return row
+
+    async def update(self, case: Case) -> None:
+        row = await self._row(case.id)
+        _write_case(case, row)
+        _sync_units(row, case.lead_unit_ids, case.assist_unit_ids)
+        await self._session.flush()
+
+    async def set_units(self, case_id: int, lead: Sequence[str], assist: Sequence[str]) -> None:
+        row = await self._row(case_id)
+        _sync_units(row, lead, assist)
+        await self._session.flush()
+
+    async def list_for_citizen(self, citizen_id: int, *, limit: int = 50, offset: int = 0) -> list[Case]:
+        stmt = (
+            select(CaseRow)
+            .where(CaseRow.citizen_id == citizen_id)
+            .order_by(CaseRow.created_at.desc(), CaseRow.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return await self._many(stmt)
+
+    async def list_for_unit(
+        self,
+        unit_id: str,
+        *,
+        states: Collection[CaseState] | None = None,
+        role: UnitRole | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Case]:
+        link = [CaseUnitRow.case_id == CaseRow.id, CaseUnitRow.unit_id == unit_id]
+        if role is not None:
+            link.append(CaseUnitRow.role == role.value)
+        stmt = select(CaseRow).join(CaseUnitRow, and_(*link))
+        if states is not None:
+            stmt = stmt.where(CaseRow.state.in_([s.value for s in states]))
+        stmt = stmt.order_by(CaseRow.created_at.desc(), CaseRow.id.desc()).limit(limit).offset(offset)
+        return await self._many(stmt)
+
+    async def list_in_states(self, states: Collection[CaseState], *, limit: int = 100) -> list[Case]:
+        stmt = (
+            select(CaseRow)
+            .where(CaseRow.state.in_([s.value for s in states]))
+            .order_by(CaseRow.created_at, CaseRow.id)
+            .limit(limit)
+        )
+        return await self._many(stmt)
+
+    async def list_due(self, until: date) -> list[Case]:
+        # Two queries, each served by its (state, due) index, rather than one OR.
+        signing = await self._many(
+            select(CaseRow).where(
+                CaseRow.state.in_([s.value for s in SIGN_DUE_STATES]), CaseRow.sign_due <= until
+            )
+        )
+        answering = await self._many(
+            select(CaseRow).where(
+                CaseRow.state.in_([s.value for s in ANSWER_DUE_STATES]), CaseRow.answer_due <= until
+            )
+        )
+        return sorted(signing + answering, key=_running_due)
+
+    async def list_awaiting_follow_up(self, answered_before: datetime) -> list[Case]:
+        stmt = (
+            select(CaseRow)
+            .where(
+                CaseRow.state == CaseState.ANSWERED.value,
+                CaseRow.satisfaction.is_(None),
+                CaseRow.answered_at < answered_before,
+            )
+            .order_by(CaseRow.answered_at, CaseRow.id)
+        )
+        return await self._many(stmt)
+
+
+def _running_due(case: Case) -> tuple[date, int]:
+    due = case.sign_due if case.state in SIGN_DUE_STATES else case.answer_due
+    return (due or date.max, case.id or 0)
+
+
+def _read_event(row: CaseEventRow) -> CaseEvent:
+    return CaseEvent(
+        case_id=row.case_id,
+        at=row.at,
+        actor=Actor(row.actor),
+        actor_ref=row.actor_ref,
+        kind=row.kind,
+        visibility=Visibility(row.visibility),
+        text=row.text,
+        data=dict(row.data or {}),
+        id=row.id,
+    )
+
+
+class SqlEventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, event: CaseEvent) -> CaseEvent:
+        row = CaseEventRow(
+            case_id=event.case_id,
+            at=event.at,
+            actor=event.actor.value,
+            actor_ref=event.actor_ref,
+            kind=event.kind,
+            visibility=event.visibility.value,
+            text=event.text,
+            data=dict(event.data),
+        )
+        self._session.add(row)
+        await self._session.flush()
+        event.id = row.id
+        return event
+
+    async def list(self, case_id: int, *, include_internal: bool) -> builtins.list[CaseEvent]:
+        stmt = select(CaseEventRow).where(CaseEventRow.case_id == case_id)
+        if not include_internal:
+            stmt = stmt.where(CaseEventRow.visibility == Visibility.PUBLIC.value)
+        result = await self._session.execute(stmt.order_by(CaseEventRow.at, CaseEventRow.id))
+        return [_read_event(row) for row in result.scalars()]
+
+
+_ATTACHMENT_FIELDS = ("case_id", "report_id", "file_id", "file_unique_id", "mime", "size", "file_name")
+
+
+def _read_attachment(row: AttachmentRow) -> Attachment:
+    fields: dict[str, Any] = {name: getattr(row, name) for name in _ATTACHMENT_FIELDS}
+    return Attachment(**fields, kind=AttachmentKind(row.kind), at=row.at, added_by=row.added_by, id=row.id)
+
+
+class SqlAttachmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, attachment: Attachment) -> Attachment:
+        row = AttachmentRow(
+            **{name: getattr(attachment, name) for name in _ATTACHMENT_FIELDS},
+            kind=attachment.kind.value,
+            at=attachment.at,
+            added_by=attachment.added_by,
+        )
+        self._session.add(row)
+        await self._session.flush()
+        attachment.id = row.id
+        return attachment
+
+    async def list_for_case(self, case_id: int) -> list[Attachment]:
+        stmt = select(AttachmentRow).where(AttachmentRow.case_id == case_id).order_by(AttachmentRow.id)
+        return [_read_attachment(r) for r in (await self._session.execute(stmt)).scalars()]
+
+    async def list_for_report(self, report_id: int) -> list[Attachment]:
+        stmt = select(AttachmentRow).where(AttachmentRow.report_id == report_id).order_by(AttachmentRow.id)
+        return [_read_attachment(r) for r in (await self._session.execute(stmt)).scalars()]

@@ -1,0 +1,297 @@
+"""Units, users, citizens, liaisons, office members and invite codes."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.directory import Citizen, InviteCode, Liaison, OfficeMember, UnitRecord, UserRecord
+from storage.models import CitizenRow, InviteCodeRow, LiaisonRow, OfficeMemberRow, UnitRow, UserRow
+from storage.repositories._sql import insert_for
+
+_FRESH = {"populate_existing": True}  # reads after Core UPDATEs must not see stale ORM objects
+
+
+def _unit(row: Any) -> UnitRecord:
+    return UnitRecord(id=row.id, name=row.name, kind=row.kind, active=row.active)
+
+
+class SqlUnitRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def sync(self, units: Sequence[UnitRecord]) -> None:
+        for unit in units:
+            stmt = insert_for(self._session, UnitRow).values(
+                id=unit.id, name=unit.name, kind=unit.kind, active=unit.active
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[UnitRow.id],
+                set_={"name": unit.name, "kind": unit.kind, "active": unit.active},
+            )
+            await self._session.execute(stmt)
+        # Units the plan dropped stay for the cases that point at them, but inactive.
+        await self._session.execute(
+            update(UnitRow)
+            .where(UnitRow.id.not_in([u.id for u in units]))
+            .values(active=False)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def get(self, unit_id: str) -> UnitRecord | None:
+        row = await self._session.get(UnitRow, unit_id, populate_existing=True)
+        return _unit(row) if row else None
+
+    async def list(self, *, include_inactive: bool = False) -> builtins.list[UnitRecord]:
+        stmt = select(UnitRow).order_by(UnitRow.id)
+        if not include_inactive:
+            stmt = stmt.where(UnitRow.active.is_(True))
+        result = await self._session.execute(stmt, execution_options=_FRESH)
+        return [_unit(r) for r in result.scalars()]
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(
+        user_id=row.user_id,
+        first_seen=row.first_seen,
+        language=row.language,
+        chat_id=row.chat_id,
+        blocked_bot=row.blocked_bot,
+    )
+
+
+class SqlUserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> UserRecord | None:
+        row = await self._session.get(UserRow, user_id, populate_existing=True)
+        return _user(row) if row else None
+
+    async def upsert(
+        self, user_id: int, *, now: datetime, chat_id: int | None = None, language: str | None = None
+    ) -> UserRecord:
+        # INSERT ... ON CONFLICT so two updates of a new user arriving together don't collide.
+        insert = insert_for(self._session, UserRow).values(
+            user_id=user_id, language=language or "zh", chat_id=chat_id, first_seen=now, blocked_bot=False
+        )
+        await self._session.execute(insert.on_conflict_do_nothing(index_elements=[UserRow.user_id]))
+        changes: dict[str, Any] = {}
+        if chat_id is not None:
+            changes["chat_id"] = chat_id
+        if language is not None:
+            changes["language"] = language
+        if changes:
+            await self._session.execute(
+                update(UserRow)
+                .where(UserRow.user_id == user_id)
+                .values(**changes)
+                .execution_options(synchronize_session=False)
+            )
+        record = await self.get(user_id)
+        assert record is not None
+        return record
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self._session.execute(
+            update(UserRow)
+            .where(UserRow.user_id == user_id)
+            .values(language=language)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def set_blocked(self, user_id: int, blocked: bool) -> None:
+        await self._session.execute(
+            update(UserRow)
+            .where(UserRow.user_id == user_id)
+            .values(blocked_bot=blocked)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _citizen(row: Any) -> Citizen:
+    return Citizen(id=row.id, user_id=row.user_id, created_at=row.created_at, phone=row.phone)
+
+
+class SqlCitizenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, citizen_id: int) -> Citizen | None:
+        row = await self._session.get(CitizenRow, citizen_id, populate_existing=True)
+        return _citizen(row) if row else None
+
+    async def get_by_user(self, user_id: int) -> Citizen | None:
+        stmt = select(CitizenRow).where(CitizenRow.user_id == user_id)
+        row = (await self._session.execute(stmt, execution_options=_FRESH)).scalar_one_or_none()
+        return _citizen(row) if row else None
+
+    async def get_or_create(self, user_id: int, *, now: datetime) -> Citizen:
+        insert = insert_for(self._session, CitizenRow).values(user_id=user_id, created_at=now)
+        await self._session.execute(insert.on_conflict_do_nothing(index_elements=[CitizenRow.user_id]))
+        citizen = await self.get_by_user(user_id)
+        assert citizen is not None
+        return citizen
+
+    async def set_phone(self, citizen_id: int, phone: str | None) -> None:
+        await self._session.execute(
+            update(CitizenRow)
+            .where(CitizenRow.id == citizen_id)
+            .values(phone=phone)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _liaison(row: Any) -> Liaison:
+    return Liaison(
+        user_id=row.user_id,
+        unit_id=row.unit_id,
+        joined_at=row.joined_at,
+        removed_at=row.removed_at,
+        id=row.id,
+    )
+
+
+class SqlLiaisonRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get_active(self, user_id: int) -> Liaison | None:
+        stmt = select(LiaisonRow).where(LiaisonRow.user_id == user_id, LiaisonRow.removed_at.is_(None))
+        row = (await self._session.execute(stmt, execution_options=_FRESH)).scalar_one_or_none()
+        return _liaison(row) if row else None
+
+    async def add(self, user_id: int, unit_id: str, *, now: datetime) -> Liaison:
+        await self.remove(user_id, now=now)
+        row = LiaisonRow(user_id=user_id, unit_id=unit_id, joined_at=now)
+        self._session.add(row)
+        await self._session.flush()
+        return _liaison(row)
+
+    async def remove(self, user_id: int, *, now: datetime) -> bool:
+        result = await self._session.execute(
+            update(LiaisonRow)
+            .where(LiaisonRow.user_id == user_id, LiaisonRow.removed_at.is_(None))
+            .values(removed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(cast(CursorResult[Any], result).rowcount)
+
+    async def list_for_unit(self, unit_id: str) -> list[Liaison]:
+        stmt = (
+            select(LiaisonRow)
+            .where(LiaisonRow.unit_id == unit_id, LiaisonRow.removed_at.is_(None))
+            .order_by(LiaisonRow.joined_at, LiaisonRow.id)
+        )
+        return [_liaison(r) for r in (await self._session.execute(stmt, execution_options=_FRESH)).scalars()]
+
+    async def list_active(self) -> list[Liaison]:
+        stmt = (
+            select(LiaisonRow)
+            .where(LiaisonRow.removed_at.is_(None))
+            .order_by(LiaisonRow.unit_id, LiaisonRow.joined_at, LiaisonRow.id)
+        )
+        return [_liaison(r) for r in (await self._session.execute(stmt, execution_options=_FRESH)).scalars()]
+
+
+def _member(row: Any) -> OfficeMember:
+    return OfficeMember(user_id=row.user_id, added_at=row.added_at, added_by=row.added_by, active=row.active)
+
+
+class SqlOfficeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> OfficeMember | None:
+        row = await self._session.get(OfficeMemberRow, user_id, populate_existing=True)
+        return _member(row) if row else None
+
+    async def is_member(self, user_id: int) -> bool:
+        member = await self.get(user_id)
+        return member is not None and member.active
+
+    async def add(self, user_id: int, *, added_by: int | None, now: datetime) -> OfficeMember:
+        values = {"added_by": added_by, "added_at": now, "active": True}
+        stmt = insert_for(self._session, OfficeMemberRow).values(user_id=user_id, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=[OfficeMemberRow.user_id], set_=values)
+        await self._session.execute(stmt)
+        member = await self.get(user_id)
+        assert member is not None
+        return member
+
+    async def remove(self, user_id: int) -> bool:
+        result = await self._session.execute(
+            update(OfficeMemberRow)
+            .where(OfficeMemberRow.user_id == user_id, OfficeMemberRow.active.is_(True))
+            .values(active=False)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(cast(CursorResult[Any], result).rowcount)
+
+    async def list_active(self) -> list[OfficeMember]:
+        stmt = (
+            select(OfficeMemberRow).where(OfficeMemberRow.active.is_(True)).order_by(OfficeMemberRow.user_id)
+        )
+        return [_member(r) for r in (await self._session.execute(stmt, execution_options=_FRESH)).scalars()]
+
+
+def _invite(row: Any) -> InviteCode:
+    return InviteCode(
+        code_hash=row.code_hash,
+        unit_id=row.unit_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        created_by=row.created_by,
+        used_at=row.used_at,
+        used_by=row.used_by,
+        id=row.id,
+    )
+
+
+class SqlInviteRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self, code_hash: str, unit_id: str, *, created_by: int | None, now: datetime, expires_at: datetime
+    ) -> InviteCode:
+        row = InviteCodeRow(
+            code_hash=code_hash, unit_id=unit_id, created_by=created_by, created_at=now, expires_at=expires_at
+        )
+        self._session.add(row)
+        await self._session.flush()
+        return _invite(row)
+
+    async def get(self, code_hash: str) -> InviteCode | None:
+        stmt = select(InviteCodeRow).where(InviteCodeRow.code_hash == code_hash)
+        row = (await self._session.execute(stmt, execution_options=_FRESH)).scalar_one_or_none()
+        return _invite(row) if row else None
+
+    async def consume(self, code_hash: str, user_id: int, *, now: datetime) -> InviteCode | None:
+        # One conditional UPDATE: the database decides who wins. On PostgreSQL a concurrent
+        # consumer waits for our row lock, re-checks used_at IS NULL and matches nothing.
+        table = cast(Table, InviteCodeRow.__table__)
+        stmt = (
+            update(table)
+            .where(
+                table.c.code_hash == code_hash,
+                table.c.used_at.is_(None),
+                table.c.expires_at > now,
+            )
+            .values(used_at=now, used_by=user_id)
+            .returning(*table.c)
+        )
+        row = (await self._session.execute(stmt)).one_or_none()
+        return _invite(row) if row else None
+
+    async def list_open(self, *, now: datetime, unit_id: str | None = None) -> list[InviteCode]:
+        stmt = select(InviteCodeRow).where(InviteCodeRow.used_at.is_(None), InviteCodeRow.expires_at > now)
+        if unit_id is not None:
+            stmt = stmt.where(InviteCodeRow.unit_id == unit_id)
+        stmt = stmt.order_by(InviteCodeRow.created_at, InviteCodeRow.id)
+        return [_invite(r) for r in (await self._session.execute(stmt, execution_options=_FRESH)).scalars()]

@@ -1,0 +1,125 @@
+"""The outbox: notifications written with the change that causes them, drained by a sender."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, case, func, or_, select, type_coerce, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.outbox import OutboxMessage, OutboxState
+from storage.models import OutboxRow, UtcDateTime
+from storage.repositories._sql import dialect_name, insert_for
+
+_T = cast(Table, OutboxRow.__table__)
+
+
+def _message(row: Any) -> OutboxMessage:
+    return OutboxMessage(
+        chat_id=row.chat_id,
+        method=row.method,
+        payload=dict(row.payload or {}),
+        created_at=row.created_at,
+        not_before=row.not_before,
+        dedup_key=row.dedup_key,
+        state=OutboxState(row.state),
+        attempts=row.attempts,
+        last_error=row.last_error,
+        sent_at=row.sent_at,
+        claimed_by=row.claimed_by,
+        claimed_until=row.claimed_until,
+        id=row.id,
+    )
+
+
+class SqlOutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, message: OutboxMessage) -> bool:
+        stmt = (
+            insert_for(self._session, _T)
+            .values(
+                chat_id=message.chat_id,
+                method=message.method,
+                payload=dict(message.payload),
+                dedup_key=message.dedup_key,
+                created_at=message.created_at,
+                not_before=message.not_before or message.created_at,
+                state=message.state.value,
+                attempts=message.attempts,
+                last_error=message.last_error,
+                sent_at=message.sent_at,
+            )
+            .on_conflict_do_nothing(index_elements=[_T.c.dedup_key])
+            .returning(_T.c.id)
+        )
+        new_id = (await self._session.execute(stmt)).scalar_one_or_none()
+        if new_id is None:
+            return False
+        message.id = new_id
+        return True
+
+    async def claim_batch(
+        self, worker_id: str, *, now: datetime, limit: int, lease: timedelta
+    ) -> list[OutboxMessage]:
+        claimable = (
+            select(_T.c.id)
+            .where(
+                _T.c.state == OutboxState.PENDING.value,
+                _T.c.not_before <= now,
+                or_(_T.c.claimed_until.is_(None), _T.c.claimed_until <= now),
+            )
+            .order_by(_T.c.not_before, _T.c.id)
+            .limit(limit)
+        )
+        if dialect_name(self._session) == "postgresql":
+            # Lock the chosen rows and skip those another claimer holds: claimers never wait
+            # on each other and never get the same row. The UPDATE below runs on our locks.
+            locked = await self._session.execute(claimable.with_for_update(skip_locked=True))
+            ids: list[int] = list(locked.scalars())
+            if not ids:
+                return []
+            target = _T.c.id.in_(ids)
+        else:
+            # SQLite: our transactions start with BEGIN IMMEDIATE (storage.db), so this one
+            # UPDATE runs while no other connection can write: choosing and claiming is atomic.
+            target = _T.c.id.in_(claimable.scalar_subquery())
+        stmt = (
+            update(_T)
+            .where(target)
+            .values(claimed_by=worker_id, claimed_until=now + lease, attempts=_T.c.attempts + 1)
+            .returning(*_T.c)
+        )
+        rows = (await self._session.execute(stmt)).all()
+        return sorted((_message(r) for r in rows), key=lambda m: (m.not_before or m.created_at, m.id or 0))
+
+    async def _set(self, message_id: int, **values: Any) -> None:
+        stmt = update(_T).where(_T.c.id == message_id).values(claimed_by=None, claimed_until=None, **values)
+        await self._session.execute(stmt)
+
+    async def mark_sent(self, message_id: int, *, now: datetime) -> None:
+        await self._set(message_id, state=OutboxState.SENT.value, sent_at=now, last_error=None)
+
+    async def mark_failed(self, message_id: int, *, error: str, retry_at: datetime) -> None:
+        await self._set(message_id, state=OutboxState.PENDING.value, last_error=error, not_before=retry_at)
+
+    async def mark_dead(self, message_id: int, *, error: str) -> None:
+        await self._set(message_id, state=OutboxState.DEAD.value, last_error=error)
+
+    async def mark_blocked(self, message_id: int, *, error: str) -> None:
+        await self._set(message_id, state=OutboxState.BLOCKED.value, last_error=error)
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        row = (await self._session.execute(select(_T).where(_T.c.id == message_id))).one_or_none()
+        return _message(row) if row else None
+
+    async def next_due(self) -> datetime | None:
+        # A leased message is not due before its lease runs out.
+        due = case((_T.c.claimed_until > _T.c.not_before, _T.c.claimed_until), else_=_T.c.not_before)
+        stmt = select(type_coerce(func.min(due), UtcDateTime())).where(
+            _T.c.state == OutboxState.PENDING.value
+        )
+        value: datetime | None = (await self._session.execute(stmt)).scalar_one_or_none()
+        return value

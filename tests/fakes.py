@@ -1,0 +1,628 @@
+"""In-memory fakes of the repositories and the unit of work (Cosmic Python style), for service
+tests without a database.
+
+``FakeStore`` is "the database": share one between several ``FakeUnitOfWork`` objects (or use
+``fake_uow_factory(store)``) to see what one operation left for the next. A unit of work left
+without ``commit()`` restores the store as it was when the block began, like the real one.
+
+The same contract tests run against these fakes and against SQLite/PostgreSQL
+(tests/integration/test_repositories.py), so what passes here behaves the same for real.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import dataclasses
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from core.attachments import Attachment
+from core.audit import AuditEntry
+from core.cases import Case, CaseEvent, Visibility
+from core.directory import Citizen, InviteCode, Liaison, OfficeMember, UnitRecord, UnitRole, UserRecord
+from core.errors import NotFound
+from core.outbox import OutboxMessage, OutboxState
+from core.ports import UnitOfWorkFactory
+from core.reports import Recommendation, RecommendationStatus, ReportKind, UnitReport
+from core.states import CaseState
+
+T = TypeVar("T")
+
+SIGN_DUE_STATES = (CaseState.ASSIGNED,)
+ANSWER_DUE_STATES = (CaseState.SIGNED, CaseState.EXTENSION_REQUESTED)
+
+
+def _copy(obj: T) -> T:
+    return copy.deepcopy(obj)
+
+
+def _stored(obj: T) -> T:
+    """What the database would keep: a copy, with datetimes checked and turned into UTC (the
+    SQL layer refuses naive datetimes and returns aware UTC ones; so do the fakes, so a service
+    that forgets ``astimezone`` for display fails in its unit tests too)."""
+    stored = copy.deepcopy(obj)
+    if dataclasses.is_dataclass(stored) and not isinstance(stored, type):
+        for f in dataclasses.fields(stored):
+            value = getattr(stored, f.name)
+            if isinstance(value, datetime):
+                setattr(stored, f.name, _utc(value))
+    return stored
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: pass an aware datetime (use the Clock)")
+    return value.astimezone(UTC)
+
+
+@dataclass
+class FakeStore:
+    cases: dict[int, Case] = field(default_factory=dict)
+    events: list[CaseEvent] = field(default_factory=list)
+    units: dict[str, UnitRecord] = field(default_factory=dict)
+    users: dict[int, UserRecord] = field(default_factory=dict)
+    citizens: dict[int, Citizen] = field(default_factory=dict)
+    liaisons: list[Liaison] = field(default_factory=list)
+    office: dict[int, OfficeMember] = field(default_factory=dict)
+    invites: dict[str, InviteCode] = field(default_factory=dict)
+    outbox: dict[int, OutboxMessage] = field(default_factory=dict)
+    reports: dict[int, UnitReport] = field(default_factory=dict)
+    recommendations: dict[int, Recommendation] = field(default_factory=dict)
+    attachments: dict[int, Attachment] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
+    counters: dict[tuple[str, int], int] = field(default_factory=dict)
+    leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def next_id(self, kind: str) -> int:
+        self.ids[kind] = self.ids.get(kind, 0) + 1
+        return self.ids[kind]
+
+    # The real tables have foreign keys; the fakes check the same references, so a service test
+    # that forgets e.g. users.upsert or units.sync fails here rather than in production.
+
+    def require(self, what: str, key: object, table: Collection[object]) -> None:
+        if key is not None and key not in table:
+            raise ValueError(f"{what} {key!r} does not exist (a foreign key would refuse it)")
+
+    def require_units(self, *unit_ids: str | None) -> None:
+        for unit_id in unit_ids:
+            self.require("unit", unit_id, self.units)
+
+    def snapshot(self) -> FakeStore:
+        return copy.deepcopy(self)
+
+    def restore(self, snapshot: FakeStore) -> None:
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, copy.deepcopy(getattr(snapshot, f.name)))
+
+
+class _Repo:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+
+class FakeCaseRepository(_Repo):
+    async def add(self, case: Case) -> Case:
+        if any(c.tracking_no == case.tracking_no for c in self.store.cases.values()):
+            raise ValueError(f"duplicate tracking number {case.tracking_no}")
+        stored = self._checked(case)
+        case.id = stored.id = self.store.next_id("case")
+        self.store.cases[case.id] = stored
+        return case
+
+    def _checked(self, case: Case) -> Case:
+        stored = _stored(case)
+        stored.lead_unit_ids, stored.assist_unit_ids = _split_units(case.lead_unit_ids, case.assist_unit_ids)
+        self.store.require_units(case.target_unit_id, *stored.lead_unit_ids, *stored.assist_unit_ids)
+        self.store.require("citizen", case.citizen_id, self.store.citizens)
+        return stored
+
+    async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
+        case = self.store.cases.get(case_id)
+        return _copy(case) if case else None
+
+    async def get_by_tracking_no(self, tracking_no: str, *, for_update: bool = False) -> Case | None:
+        for case in self.store.cases.values():
+            if case.tracking_no == tracking_no:
+                return _copy(case)
+        return None
+
+    async def update(self, case: Case) -> None:
+        if case.id is None or case.id not in self.store.cases:
+            raise NotFound(kind="case", id=case.id)
+        self.store.cases[case.id] = self._checked(case)
+
+    async def set_units(self, case_id: int, lead: Sequence[str], assist: Sequence[str]) -> None:
+        if case_id not in self.store.cases:
+            raise NotFound(kind="case", id=case_id)
+        case = self.store.cases[case_id]
+        case.lead_unit_ids, case.assist_unit_ids = _split_units(lead, assist)
+        self.store.require_units(*case.lead_unit_ids, *case.assist_unit_ids)
+
+    def _newest_first(self, cases: list[Case]) -> list[Case]:
+        return sorted(cases, key=lambda c: (c.created_at, c.id or 0), reverse=True)
+
+    async def list_for_citizen(self, citizen_id: int, *, limit: int = 50, offset: int = 0) -> list[Case]:
+        found = [c for c in self.store.cases.values() if c.citizen_id == citizen_id]
+        return [_copy(c) for c in self._newest_first(found)[offset : offset + limit]]
+
+    async def list_for_unit(
+        self,
+        unit_id: str,
+        *,
+        states: Collection[CaseState] | None = None,
+        role: UnitRole | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Case]:
+        def matches(c: Case) -> bool:
+            if states is not None and c.state not in states:
+                return False
+            lead, assist = unit_id in c.lead_unit_ids, unit_id in c.assist_unit_ids
+            if role is UnitRole.LEAD:
+                return lead
+            if role is UnitRole.ASSIST:
+                return assist
+            return lead or assist
+
+        found = [c for c in self.store.cases.values() if matches(c)]
+        return [_copy(c) for c in self._newest_first(found)[offset : offset + limit]]
+
+    async def list_in_states(self, states: Collection[CaseState], *, limit: int = 100) -> list[Case]:
+        found = sorted(
+            (c for c in self.store.cases.values() if c.state in states),
+            key=lambda c: (c.created_at, c.id or 0),
+        )
+        return [_copy(c) for c in found[:limit]]
+
+    async def list_due(self, until: date) -> list[Case]:
+        found = [c for c in self.store.cases.values() if (_running_due(c) or date.max) <= until]
+        return [_copy(c) for c in sorted(found, key=lambda c: (_running_due(c) or date.max, c.id or 0))]
+
+    async def list_awaiting_follow_up(self, answered_before: datetime) -> list[Case]:
+        found = [
+            c
+            for c in self.store.cases.values()
+            if c.state is CaseState.ANSWERED
+            and c.satisfaction is None
+            and c.answered_at is not None
+            and c.answered_at < answered_before
+        ]
+        return [_copy(c) for c in sorted(found, key=lambda c: (c.answered_at, c.id or 0))]
+
+
+def _split_units(lead: Sequence[str], assist: Sequence[str]) -> tuple[list[str], list[str]]:
+    lead_ids = list(dict.fromkeys(lead))
+    return lead_ids, [u for u in dict.fromkeys(assist) if u not in lead_ids]
+
+
+def _running_due(case: Case) -> date | None:
+    if case.state in SIGN_DUE_STATES:
+        return case.sign_due
+    if case.state in ANSWER_DUE_STATES:
+        return case.answer_due
+    return None
+
+
+class FakeEventRepository(_Repo):
+    async def add(self, event: CaseEvent) -> CaseEvent:
+        self.store.require("case", event.case_id, self.store.cases)
+        stored = _stored(event)
+        event.id = stored.id = self.store.next_id("event")
+        self.store.events.append(stored)
+        return event
+
+    async def list(self, case_id: int, *, include_internal: bool) -> builtins.list[CaseEvent]:
+        found = [
+            e
+            for e in self.store.events
+            if e.case_id == case_id and (include_internal or e.visibility is Visibility.PUBLIC)
+        ]
+        return [_copy(e) for e in sorted(found, key=lambda e: (e.at, e.id or 0))]
+
+
+class FakeUnitRepository(_Repo):
+    async def sync(self, units: Sequence[UnitRecord]) -> None:
+        wanted = {u.id for u in units}
+        for unit in units:
+            self.store.units[unit.id] = _copy(unit)
+        for unit_id, unit in self.store.units.items():
+            if unit_id not in wanted:
+                unit.active = False
+
+    async def get(self, unit_id: str) -> UnitRecord | None:
+        unit = self.store.units.get(unit_id)
+        return _copy(unit) if unit else None
+
+    async def list(self, *, include_inactive: bool = False) -> builtins.list[UnitRecord]:
+        return [_copy(u) for _, u in sorted(self.store.units.items()) if include_inactive or u.active]
+
+
+class FakeUserRepository(_Repo):
+    async def get(self, user_id: int) -> UserRecord | None:
+        user = self.store.users.get(user_id)
+        return _copy(user) if user else None
+
+    async def upsert(
+        self, user_id: int, *, now: datetime, chat_id: int | None = None, language: str | None = None
+    ) -> UserRecord:
+        now = _utc(now)
+        user = self.store.users.get(user_id)
+        if user is None:
+            user = self.store.users[user_id] = UserRecord(
+                user_id=user_id, first_seen=now, language=language or "zh", chat_id=chat_id
+            )
+        else:
+            if chat_id is not None:
+                user.chat_id = chat_id
+            if language is not None:
+                user.language = language
+        return _copy(user)
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        if user_id in self.store.users:
+            self.store.users[user_id].language = language
+
+    async def set_blocked(self, user_id: int, blocked: bool) -> None:
+        if user_id in self.store.users:
+            self.store.users[user_id].blocked_bot = blocked
+
+
+class FakeCitizenRepository(_Repo):
+    async def get(self, citizen_id: int) -> Citizen | None:
+        citizen = self.store.citizens.get(citizen_id)
+        return _copy(citizen) if citizen else None
+
+    async def get_by_user(self, user_id: int) -> Citizen | None:
+        for citizen in self.store.citizens.values():
+            if citizen.user_id == user_id:
+                return _copy(citizen)
+        return None
+
+    async def get_or_create(self, user_id: int, *, now: datetime) -> Citizen:
+        now = _utc(now)
+        existing = await self.get_by_user(user_id)
+        if existing:
+            return existing
+        self.store.require("user", user_id, self.store.users)
+        citizen = Citizen(id=self.store.next_id("citizen"), user_id=user_id, created_at=now)
+        assert citizen.id is not None
+        self.store.citizens[citizen.id] = citizen
+        return _copy(citizen)
+
+    async def set_phone(self, citizen_id: int, phone: str | None) -> None:
+        if citizen_id in self.store.citizens:
+            self.store.citizens[citizen_id].phone = phone
+
+
+class FakeLiaisonRepository(_Repo):
+    async def get_active(self, user_id: int) -> Liaison | None:
+        for liaison in self.store.liaisons:
+            if liaison.user_id == user_id and liaison.removed_at is None:
+                return _copy(liaison)
+        return None
+
+    async def add(self, user_id: int, unit_id: str, *, now: datetime) -> Liaison:
+        now = _utc(now)
+        self.store.require("user", user_id, self.store.users)
+        self.store.require_units(unit_id)
+        await self.remove(user_id, now=now)
+        liaison = Liaison(user_id=user_id, unit_id=unit_id, joined_at=now, id=self.store.next_id("liaison"))
+        self.store.liaisons.append(liaison)
+        return _copy(liaison)
+
+    async def remove(self, user_id: int, *, now: datetime) -> bool:
+        removed = False
+        for liaison in self.store.liaisons:
+            if liaison.user_id == user_id and liaison.removed_at is None:
+                liaison.removed_at, removed = _utc(now), True
+        return removed
+
+    async def list_for_unit(self, unit_id: str) -> list[Liaison]:
+        return [_copy(x) for x in self.store.liaisons if x.unit_id == unit_id and x.removed_at is None]
+
+    async def list_active(self) -> list[Liaison]:
+        active = [x for x in self.store.liaisons if x.removed_at is None]
+        return [_copy(x) for x in sorted(active, key=lambda x: (x.unit_id, x.joined_at, x.id or 0))]
+
+
+class FakeOfficeRepository(_Repo):
+    async def get(self, user_id: int) -> OfficeMember | None:
+        member = self.store.office.get(user_id)
+        return _copy(member) if member else None
+
+    async def is_member(self, user_id: int) -> bool:
+        member = self.store.office.get(user_id)
+        return member is not None and member.active
+
+    async def add(self, user_id: int, *, added_by: int | None, now: datetime) -> OfficeMember:
+        now = _utc(now)
+        member = self.store.office[user_id] = OfficeMember(user_id=user_id, added_at=now, added_by=added_by)
+        return _copy(member)
+
+    async def remove(self, user_id: int) -> bool:
+        member = self.store.office.get(user_id)
+        if member is None or not member.active:
+            return False
+        member.active = False
+        return True
+
+    async def list_active(self) -> list[OfficeMember]:
+        return [_copy(m) for _, m in sorted(self.store.office.items()) if m.active]
+
+
+class FakeInviteRepository(_Repo):
+    async def add(
+        self, code_hash: str, unit_id: str, *, created_by: int | None, now: datetime, expires_at: datetime
+    ) -> InviteCode:
+        if code_hash in self.store.invites:
+            raise ValueError("duplicate invite code")
+        self.store.require_units(unit_id)
+        invite = InviteCode(
+            code_hash=code_hash,
+            unit_id=unit_id,
+            created_at=now,
+            expires_at=expires_at,
+            created_by=created_by,
+            id=self.store.next_id("invite"),
+        )
+        invite = self.store.invites[code_hash] = _stored(invite)
+        return _copy(invite)
+
+    async def get(self, code_hash: str) -> InviteCode | None:
+        invite = self.store.invites.get(code_hash)
+        return _copy(invite) if invite else None
+
+    async def consume(self, code_hash: str, user_id: int, *, now: datetime) -> InviteCode | None:
+        invite = self.store.invites.get(code_hash)
+        if invite is None or not invite.usable(now):
+            return None
+        invite.used_at, invite.used_by = _utc(now), user_id
+        return _copy(invite)
+
+    async def list_open(self, *, now: datetime, unit_id: str | None = None) -> list[InviteCode]:
+        found = [
+            i
+            for i in self.store.invites.values()
+            if i.usable(now) and (unit_id is None or i.unit_id == unit_id)
+        ]
+        return [_copy(i) for i in sorted(found, key=lambda i: (i.created_at, i.id or 0))]
+
+
+class FakeOutboxRepository(_Repo):
+    async def add(self, message: OutboxMessage) -> bool:
+        if message.dedup_key is not None and any(
+            m.dedup_key == message.dedup_key for m in self.store.outbox.values()
+        ):
+            return False
+        stored = _stored(message)
+        stored.not_before = stored.not_before or stored.created_at
+        message.id = stored.id = self.store.next_id("outbox")
+        self.store.outbox[message.id] = stored
+        return True
+
+    async def claim_batch(
+        self, worker_id: str, *, now: datetime, limit: int, lease: timedelta
+    ) -> list[OutboxMessage]:
+        def claimable(m: OutboxMessage) -> bool:
+            return (
+                m.state is OutboxState.PENDING
+                and m.not_before is not None
+                and m.not_before <= now
+                and (m.claimed_until is None or m.claimed_until <= now)
+            )
+
+        chosen = sorted(
+            (m for m in self.store.outbox.values() if claimable(m)), key=lambda m: (m.not_before, m.id or 0)
+        )[:limit]
+        for m in chosen:
+            m.claimed_by, m.claimed_until, m.attempts = worker_id, _utc(now + lease), m.attempts + 1
+        return [_copy(m) for m in chosen]
+
+    def _set(self, message_id: int, **values: Any) -> None:
+        message = self.store.outbox.get(message_id)
+        if message is None:
+            return
+        for name, value in {"claimed_by": None, "claimed_until": None, **values}.items():
+            setattr(message, name, _utc(value) if isinstance(value, datetime) else value)
+
+    async def mark_sent(self, message_id: int, *, now: datetime) -> None:
+        self._set(message_id, state=OutboxState.SENT, sent_at=now, last_error=None)
+
+    async def mark_failed(self, message_id: int, *, error: str, retry_at: datetime) -> None:
+        self._set(message_id, state=OutboxState.PENDING, last_error=error, not_before=retry_at)
+
+    async def mark_dead(self, message_id: int, *, error: str) -> None:
+        self._set(message_id, state=OutboxState.DEAD, last_error=error)
+
+    async def mark_blocked(self, message_id: int, *, error: str) -> None:
+        self._set(message_id, state=OutboxState.BLOCKED, last_error=error)
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        message = self.store.outbox.get(message_id)
+        return _copy(message) if message else None
+
+    async def next_due(self) -> datetime | None:
+        dues = [
+            max(m.not_before or m.created_at, m.claimed_until or m.created_at)
+            for m in self.store.outbox.values()
+            if m.state is OutboxState.PENDING
+        ]
+        return min(dues, default=None)
+
+
+class FakeReportRepository(_Repo):
+    async def add(self, report: UnitReport) -> UnitReport:
+        stored = self._checked(report)
+        report.id = stored.id = self.store.next_id("report")
+        self.store.reports[report.id] = stored
+        return report
+
+    def _checked(self, report: UnitReport) -> UnitReport:
+        self.store.require_units(report.unit_id)
+        self.store.require("recommendation", report.recommendation_id, self.store.recommendations)
+        return _stored(report)
+
+    async def get(self, report_id: int) -> UnitReport | None:
+        report = self.store.reports.get(report_id)
+        return _copy(report) if report else None
+
+    async def update(self, report: UnitReport) -> None:
+        if report.id is None or report.id not in self.store.reports:
+            raise NotFound(kind="report", id=report.id)
+        self.store.reports[report.id] = self._checked(report)
+
+    async def list(
+        self,
+        *,
+        unit_id: str | None = None,
+        kind: ReportKind | None = None,
+        phase_id: str | None = None,
+        recommendation_id: int | None = None,
+    ) -> builtins.list[UnitReport]:
+        found = [
+            r
+            for r in self.store.reports.values()
+            if (unit_id is None or r.unit_id == unit_id)
+            and (kind is None or r.kind is kind)
+            and (phase_id is None or r.phase_id == phase_id)
+            and (recommendation_id is None or r.recommendation_id == recommendation_id)
+        ]
+        return [_copy(r) for r in sorted(found, key=lambda r: (r.submitted_at, r.id or 0))]
+
+    async def add_recommendation(self, rec: Recommendation) -> Recommendation:
+        self.store.require_units(rec.unit_id)
+        stored = _stored(rec)
+        rec.id = stored.id = self.store.next_id("recommendation")
+        self.store.recommendations[rec.id] = stored
+        return rec
+
+    async def get_recommendation(self, rec_id: int) -> Recommendation | None:
+        rec = self.store.recommendations.get(rec_id)
+        return _copy(rec) if rec else None
+
+    async def update_recommendation(self, rec: Recommendation) -> None:
+        if rec.id is None or rec.id not in self.store.recommendations:
+            raise NotFound(kind="recommendation", id=rec.id)
+        self.store.recommendations[rec.id] = _stored(rec)
+
+    async def list_recommendations(
+        self, *, unit_id: str | None = None, statuses: Collection[RecommendationStatus] | None = None
+    ) -> builtins.list[Recommendation]:
+        found = [
+            r
+            for r in self.store.recommendations.values()
+            if (unit_id is None or r.unit_id == unit_id) and (statuses is None or r.status in statuses)
+        ]
+        return [_copy(r) for r in sorted(found, key=lambda r: (r.issued_at, r.id or 0))]
+
+
+class FakeAttachmentRepository(_Repo):
+    async def add(self, attachment: Attachment) -> Attachment:
+        self.store.require("case", attachment.case_id, self.store.cases)
+        self.store.require("report", attachment.report_id, self.store.reports)
+        stored = _stored(attachment)
+        attachment.id = stored.id = self.store.next_id("attachment")
+        self.store.attachments[attachment.id] = stored
+        return attachment
+
+    async def list_for_case(self, case_id: int) -> list[Attachment]:
+        return [_copy(a) for _, a in sorted(self.store.attachments.items()) if a.case_id == case_id]
+
+    async def list_for_report(self, report_id: int) -> list[Attachment]:
+        return [_copy(a) for _, a in sorted(self.store.attachments.items()) if a.report_id == report_id]
+
+
+class FakeAuditRepository(_Repo):
+    async def add(self, entry: AuditEntry) -> AuditEntry:
+        stored = _stored(entry)
+        entry.id = stored.id = self.store.next_id("audit")
+        self.store.audit.append(stored)
+        return entry
+
+    async def list_recent(self, *, limit: int = 50, actor_id: int | None = None) -> list[AuditEntry]:
+        found = [e for e in self.store.audit if actor_id is None or e.actor_id == actor_id]
+        found.sort(key=lambda e: (e.at, e.id or 0), reverse=True)
+        return [_copy(e) for e in found[:limit]]
+
+
+class FakeCounterRepository(_Repo):
+    async def next(self, prefix: str, year: int) -> int:
+        value = self.store.counters.get((prefix, year), 0) + 1
+        self.store.counters[(prefix, year)] = value
+        return value
+
+
+class FakeLeaseRepository(_Repo):
+    async def try_acquire(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        current = self.store.leases.get(name)
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self.store.leases[name] = (holder, _utc(now + ttl))
+        return True
+
+    async def release(self, name: str, holder: str) -> None:
+        current = self.store.leases.get(name)
+        if current is not None and current[0] == holder:
+            del self.store.leases[name]
+
+
+class FakeUnitOfWork:
+    """Implements ``core.ports.UnitOfWork`` over a ``FakeStore``.
+
+    ``commits`` counts commits, so a test can assert that a service committed (or did not).
+    """
+
+    def __init__(self, store: FakeStore | None = None) -> None:
+        self.store = store if store is not None else FakeStore()
+        self.commits = 0
+        self._snapshot: FakeStore | None = None
+        s = self.store
+        self.cases = FakeCaseRepository(s)
+        self.events = FakeEventRepository(s)
+        self.units = FakeUnitRepository(s)
+        self.users = FakeUserRepository(s)
+        self.citizens = FakeCitizenRepository(s)
+        self.liaisons = FakeLiaisonRepository(s)
+        self.office = FakeOfficeRepository(s)
+        self.invites = FakeInviteRepository(s)
+        self.outbox = FakeOutboxRepository(s)
+        self.reports = FakeReportRepository(s)
+        self.attachments = FakeAttachmentRepository(s)
+        self.audit = FakeAuditRepository(s)
+        self.counters = FakeCounterRepository(s)
+        self.leases = FakeLeaseRepository(s)
+
+    async def __aenter__(self) -> Self:
+        if self._snapshot is not None:
+            raise RuntimeError("unit of work entered twice; create one per task")
+        self._snapshot = self.store.snapshot()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+        self._snapshot = None
+
+    async def commit(self) -> None:
+        self._snapshot = self.store.snapshot()
+        self.commits += 1
+
+    async def rollback(self) -> None:
+        if self._snapshot is not None:
+            self.store.restore(self._snapshot)
+
+
+def fake_uow_factory(store: FakeStore | None = None) -> UnitOfWorkFactory:
+    """A fresh ``FakeUnitOfWork`` per call, all over the same store."""
+    shared = store if store is not None else FakeStore()
+    return lambda: FakeUnitOfWork(shared)
