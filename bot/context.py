@@ -1,0 +1,70 @@
+"""What every handler gets: a typed context with ``context.deps`` (python-telegram-bot's
+``contexttypesbot.py`` pattern) instead of string keys into ``bot_data``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+
+from bot.i18n import Catalogue
+from bot.settings import Settings
+from core.clock import Clock
+from core.ports import UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from core.plan import Plan
+
+
+@dataclass(slots=True)
+class Deps:
+    """Everything handlers may use. Built once per process (``bot.app.make_deps``) or per test."""
+
+    settings: Settings
+    plan: Plan
+    clock: Clock
+    catalogue: Catalogue
+    uow: UnitOfWorkFactory  # call once per use case: ``async with deps.uow() as uow: ...``
+    session_factory: async_sessionmaker[AsyncSession] | None = None  # for code needing a raw session
+    # awaited, last first, when the application shuts down (disposing the engine, for one)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for close in reversed(self.closers):
+            await close()
+        self.closers.clear()
+
+
+class BotData:
+    """``application.bot_data``: holds the deps. Not persisted (see ``bot.app``)."""
+
+    __slots__ = ("_deps",)
+
+    def __init__(self) -> None:
+        self._deps: Deps | None = None
+
+    @property
+    def deps(self) -> Deps:
+        if self._deps is None:
+            raise RuntimeError("bot_data.deps is not set: use bot.app.build_application")
+        return self._deps
+
+    @deps.setter
+    def deps(self, value: Deps) -> None:
+        self._deps = value
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """The callback context of this bot: ``context.deps`` is the process's ``Deps``."""
+
+    @property
+    def deps(self) -> Deps:
+        return self.bot_data.deps
+
+
+BotApplication = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData)

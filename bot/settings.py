@@ -1,0 +1,102 @@
+"""Runtime settings, from the environment or a ``.env`` file (see ``.env.example``).
+
+Names are the environment variables' names in lower case; the environment wins over ``.env``.
+``BOT_TOKEN`` is optional here so that ``migrate`` and ``check-plan`` run without one; ``run``
+refuses to start without it (``bot.cli``).
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        case_sensitive=False,
+        extra="ignore",  # a shared .env may hold other tools' variables
+        env_ignore_empty=True,  # `BOT_TOKEN=` in a copied .env.example means "not set"
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = "sqlite+aiosqlite:///data/bot.db"
+    # python-telegram-bot's base_url form: the token is appended to it
+    telegram_api_url: str = DEFAULT_API_URL
+    telegram_file_url: str | None = None  # derived from telegram_api_url when unset
+    office_chat_id: int | None = None
+    # kept as the raw comma-separated text: pydantic-settings would otherwise insist on JSON
+    office_admin_ids_raw: str = Field(default="", validation_alias="office_admin_ids")
+    plan_file: str = "plans/zhuhui-2014.toml"
+    timezone: str = "Asia/Shanghai"
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
+    daily_case_limit: int = Field(default=5, ge=0)
+    reply_review: bool = False
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    max_concurrent_updates: int = Field(default=64, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("office_admin_ids_raw")
+    @classmethod
+    def _admin_ids_are_ints(cls, value: str) -> str:
+        for part in _split_ids(value):
+            try:
+                int(part)
+            except ValueError:
+                raise ValueError(f"OFFICE_ADMIN_IDS must be comma-separated integers, got {part!r}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return upper
+
+    @field_validator("telegram_api_url", "telegram_file_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        # python-telegram-bot appends the token directly: ".../bot" + "123:ABC"
+        return value.rstrip("/") if value else value
+
+    @property
+    def office_admin_ids(self) -> frozenset[int]:
+        return frozenset(int(part) for part in _split_ids(self.office_admin_ids_raw))
+
+    @property
+    def file_url(self) -> str:
+        """The file download base: explicit, or the API base with ``/bot`` → ``/file/bot``."""
+        if self.telegram_file_url:
+            return self.telegram_file_url
+        base = self.telegram_api_url
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _split_ids(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
