@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.i18n import Catalogue
+from bot.services import Services, make_services
 from bot.settings import Settings
 from core.clock import Clock
 from core.ports import UnitOfWorkFactory
@@ -31,6 +32,10 @@ class Deps:
     session_factory: async_sessionmaker[AsyncSession] | None = None  # for code needing a raw session
     # awaited, last first, when the application shuts down (disposing the engine, for one)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    services: Services = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.services = make_services(self.settings, self.plan, self.clock, self.uow)
 
     async def aclose(self) -> None:
         for close in reversed(self.closers):

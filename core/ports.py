@@ -57,6 +57,10 @@ class CaseRepository(Protocol):
         """Newest first."""
         ...
 
+    async def count_for_citizen_since(self, citizen_id: int, since: datetime) -> int:
+        """Cases the citizen filed at or after ``since`` (the per-user daily limit)."""
+        ...
+
     async def list_for_unit(
         self,
         unit_id: str,

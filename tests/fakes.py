@@ -151,6 +151,9 @@ class FakeCaseRepository(_Repo):
         found = [c for c in self.store.cases.values() if c.citizen_id == citizen_id]
         return [_copy(c) for c in self._newest_first(found)[offset : offset + limit]]
 
+    async def count_for_citizen_since(self, citizen_id: int, since: datetime) -> int:
+        return sum(1 for c in self.store.cases.values() if c.citizen_id == citizen_id and c.created_at >= since)
+
     async def list_for_unit(
         self,
         unit_id: str,

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.attachments import Attachment, AttachmentKind
@@ -157,6 +157,10 @@ class SqlCaseRepository:
             .offset(offset)
         )
         return await self._many(stmt)
+
+    async def count_for_citizen_since(self, citizen_id: int, since: datetime) -> int:
+        stmt = select(func.count()).where(CaseRow.citizen_id == citizen_id, CaseRow.created_at >= since)
+        return int((await self._session.execute(stmt)).scalar_one())
 
     async def list_for_unit(
         self,

@@ -1,0 +1,283 @@
+"""Citizen use cases (SPEC §4): file a complaint, list one's cases, view one case.
+
+A citizen only ever reaches their own cases: every lookup is by (citizen, case), and a case
+that is not theirs is reported exactly like one that does not exist, so forged ids learn nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+from core.attachments import Attachment, AttachmentKind
+from core.cases import Case, CaseEvent, Source
+from core.clock import Clock
+from core.deadlines import DeadlineRules
+from core.errors import NotFound, RateLimited, ValidationFailed
+from core.notices import JsonScalar
+from core.plan import Area, Plan
+from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.routing import Routing, route
+from core.services.workflow import Who, apply_action, tell_office, tell_unit
+from core.states import Action, Actor, CaseState
+from core.tracking import format_tracking_no
+
+# Limits told to the citizen up front (SPEC §4.1, §10). Telegram bots can download files of
+# at most 20 MB, so larger evidence could never be looked at.
+MAX_DESCRIPTION = 2000
+MIN_DESCRIPTION = 5
+MAX_FIELD = 200
+MAX_EVIDENCE = 10
+MAX_FILE_BYTES = 20 * 1024 * 1024
+ALLOWED_DOCUMENT_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/heic",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "text/plain",
+        "audio/ogg",
+        "audio/mpeg",
+        "audio/mp4",
+        "video/mp4",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    file_id: str
+    file_unique_id: str
+    kind: AttachmentKind
+    mime: str | None = None
+    size: int | None = None
+    file_name: str | None = None
+
+
+def check_evidence(item: Evidence) -> None:
+    """Raise ``ValidationFailed`` for a file we will not keep (too big, unexpected type)."""
+    if item.size is not None and item.size > MAX_FILE_BYTES:
+        raise ValidationFailed(field="evidence", reason="too_big", limit_mb=MAX_FILE_BYTES // (1024 * 1024))
+    if item.kind is AttachmentKind.DOCUMENT and item.mime not in ALLOWED_DOCUMENT_TYPES:
+        raise ValidationFailed(field="evidence", reason="type", mime=item.mime or "?")
+
+
+def clean_text(text: str, *, limit: int) -> str:
+    """Strip control characters (keeping line breaks and tabs) and surrounding blanks."""
+    kept = "".join(ch for ch in text if ch in "\n\t" or (ch.isprintable() and ch not in "\u2028\u2029"))
+    cleaned = kept.strip()
+    if len(cleaned) > limit:
+        raise ValidationFailed(field="length", limit=limit, length=len(cleaned))
+    return cleaned
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintDraft:
+    """What the dialog collected. ``area`` is the citizen's final choice (None: not sure)."""
+
+    description: str
+    area: str | None
+    area_auto: str | None = None
+    confidence: float | None = None
+    cues: tuple[str, ...] = ()
+    target_text: str = ""
+    target_unit_id: str | None = None
+    place: str = ""
+    occurred: str = ""
+    evidence: tuple[Evidence, ...] = ()
+    anonymous: bool = True
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    case: Case
+    routing: Routing
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenCaseView:
+    case: Case
+    history: tuple[CaseEvent, ...]
+    evidence_count: int
+
+
+@dataclass(slots=True)
+class ComplaintService:
+    uow: UnitOfWorkFactory
+    plan: Plan
+    clock: Clock
+    deadlines: DeadlineRules
+    daily_limit: int = 5
+    office_chat_id: int | None = None
+    _areas: dict[str, Area] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._areas = {a.id: a for a in self.plan.areas}
+
+    def _start_of_day(self, now: datetime) -> datetime:
+        local = now.astimezone(self.clock.tz)
+        return datetime.combine(local.date(), time.min, tzinfo=self.clock.tz)
+
+    async def remaining_today(self, user_id: int) -> int:
+        """How many more cases the user may file today (the per-user daily limit)."""
+        now = self.clock.now()
+        async with self.uow() as uow:
+            citizen = await uow.citizens.get_by_user(user_id)
+            if citizen is None or citizen.id is None:
+                return self.daily_limit
+            used = await uow.cases.count_for_citizen_since(citizen.id, self._start_of_day(now))
+        return max(0, self.daily_limit - used)
+
+    async def file(self, user_id: int, draft: ComplaintDraft) -> Filed:
+        """Commit the complaint: tracking number, routing, deadlines, history, evidence, and the
+        notices to the units (or the office for triage), all in one transaction."""
+        description = clean_text(draft.description, limit=MAX_DESCRIPTION)
+        if len(description) < MIN_DESCRIPTION:
+            raise ValidationFailed(field="description", reason="too_short")
+        if draft.area is not None and draft.area not in self._areas:
+            raise ValidationFailed(field="area", reason="unknown")
+        if len(draft.evidence) > MAX_EVIDENCE:
+            raise ValidationFailed(field="evidence", reason="too_many", limit=MAX_EVIDENCE)
+        for item in draft.evidence:
+            check_evidence(item)
+        target_unit_id = draft.target_unit_id
+        if target_unit_id is not None:
+            self.plan.unit(target_unit_id)  # raises for an id the plan does not know
+
+        now = self.clock.now()
+        async with self.uow() as uow:
+            await uow.users.upsert(user_id, now=now, chat_id=user_id)
+            citizen = await uow.citizens.get_or_create(user_id, now=now)
+            assert citizen.id is not None
+            used = await uow.cases.count_for_citizen_since(citizen.id, self._start_of_day(now))
+            if used >= self.daily_limit:
+                raise RateLimited(limit=self.daily_limit)
+            if not draft.anonymous and draft.phone:
+                await uow.citizens.set_phone(citizen.id, clean_text(draft.phone, limit=32))
+
+            year = now.astimezone(self.clock.tz).year
+            number = await uow.counters.next(self.plan.campaign.case_prefix, year)
+            case = Case(
+                tracking_no=format_tracking_no(self.plan.campaign.case_prefix, year, number),
+                state=CaseState.DRAFT,
+                source=Source.CITIZEN,
+                description=description,
+                created_at=now,
+                area_auto=draft.area_auto,
+                area_final=draft.area,
+                confidence=draft.confidence,
+                matched_cues=list(draft.cues),
+                citizen_id=citizen.id,
+                anonymous=draft.anonymous,
+                target_unit_id=target_unit_id,
+                target_text=clean_text(draft.target_text, limit=MAX_FIELD),
+                place=clean_text(draft.place, limit=MAX_FIELD),
+                occurred=clean_text(draft.occurred, limit=MAX_FIELD),
+            )
+            await uow.cases.add(case)
+            assert case.id is not None
+            for item in draft.evidence:
+                await uow.attachments.add(
+                    Attachment(
+                        file_id=item.file_id,
+                        file_unique_id=item.file_unique_id,
+                        kind=item.kind,
+                        at=now,
+                        case_id=case.id,
+                        mime=item.mime,
+                        size=item.size,
+                        file_name=item.file_name,
+                        added_by=user_id,
+                    )
+                )
+            citizen_who = Who.user(Actor.CITIZEN, user_id)
+            await apply_action(
+                uow, case, Action.SUBMIT, citizen_who, now, data={"evidence": len(draft.evidence)}
+            )
+            area = self._areas.get(draft.area) if draft.area else None
+            routing = route(area, target_unit_id)
+            await self._dispatch(uow, case, area, routing, now)
+            await uow.commit()
+        return Filed(case, routing)
+
+    async def _dispatch(
+        self, uow: UnitOfWork, case: Case, area: Area | None, routing: Routing, now: datetime
+    ) -> None:
+        """Route to the lead units, or hand the case to the office's triage queue."""
+        system = Who.system()
+        if routing.needs_triage or area is None:
+            case.lead_unit_ids, case.assist_unit_ids = [], list(routing.assist_unit_ids)
+            await apply_action(
+                uow, case, Action.SEND_TO_TRIAGE, system, now, data={"reason": str(routing.triage)}
+            )
+            await tell_office(
+                uow,
+                self.office_chat_id,
+                "notify.office.triage",
+                now,
+                params={"tracking_no": case.tracking_no, "reason_key": f"triage.reason.{routing.triage}"},
+            )
+            return
+        deadlines = self.deadlines.for_assignment(
+            now, sign_for=area.deadlines.sign_for, answer=area.deadlines.answer
+        )
+        case.lead_unit_ids = list(routing.lead_unit_ids)
+        case.assist_unit_ids = list(routing.assist_unit_ids)
+        case.assigned_at = now
+        case.sign_due, case.answer_due = deadlines.sign_due, deadlines.answer_due
+        await apply_action(
+            uow,
+            case,
+            Action.ROUTE,
+            system,
+            now,
+            data={"lead": list(routing.lead_unit_ids), "assist": list(routing.assist_unit_ids)},
+        )
+        card: dict[str, JsonScalar | list[str]] = {
+            "tracking_no": case.tracking_no,
+            "case_area": area.id,
+            "description": case.description,
+            "target": case.target_text,
+            "place": case.place,
+            "occurred": case.occurred,
+            "sign_due_date": deadlines.sign_due.isoformat(),
+            "answer_due_date": deadlines.answer_due.isoformat(),
+        }
+        for unit_id in routing.lead_unit_ids:
+            await tell_unit(
+                uow, unit_id, "notify.unit.new_case", now, dedup_key=f"new:{case.id}", params=card
+            )
+        for unit_id in routing.assist_unit_ids:
+            await tell_unit(uow, unit_id, "notify.unit.copied", now, dedup_key=f"cc:{case.id}", params=card)
+
+    async def my_cases(self, user_id: int, *, limit: int = 20, offset: int = 0) -> list[Case]:
+        async with self.uow() as uow:
+            citizen = await uow.citizens.get_by_user(user_id)
+            if citizen is None or citizen.id is None:
+                return []
+            return await uow.cases.list_for_citizen(citizen.id, limit=limit, offset=offset)
+
+    async def view(self, user_id: int, case_id: int) -> CitizenCaseView:
+        """The citizen's view of their own case: the case and its public history only."""
+        async with self.uow() as uow:
+            citizen = await uow.citizens.get_by_user(user_id)
+            case = await uow.cases.get(case_id)
+            if citizen is None or case is None or case.citizen_id != citizen.id:
+                raise NotFound(kind="case")
+            history = await uow.events.list(case_id, include_internal=False)
+            evidence = await uow.attachments.list_for_case(case_id)
+        return CitizenCaseView(case, tuple(history), len(evidence))
+
+    async def find_own(self, user_id: int, tracking_no: str) -> CitizenCaseView:
+        """Look a case up by tracking number, again only among the citizen's own."""
+        async with self.uow() as uow:
+            case = await uow.cases.get_by_tracking_no(tracking_no)
+        if case is None or case.id is None:
+            raise NotFound(kind="case")
+        return await self.view(user_id, case.id)

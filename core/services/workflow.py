@@ -1,0 +1,152 @@
+"""Moving a case: the transition, its history event and the notices it causes, in one place so
+every service (citizen, liaison, office, the periodic pass) does it the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.cases import Case, CaseEvent, Visibility
+from core.notices import Button, JsonScalar, Notice
+from core.ports import UnitOfWork
+from core.states import Action, Actor
+
+# Which actions the citizen sees in the case history, and the notice each one sends them.
+# Internal shuffling (returns, extension requests and refusals) stays internal: the citizen is
+# told the outcome (re-routed, new deadline), not the deliberation.
+CITIZEN_NOTICES: dict[Action, str | None] = {
+    Action.SUBMIT: None,  # the receipt is the reply to the confirm button
+    Action.SEND_TO_TRIAGE: None,
+    Action.ROUTE: "notify.citizen.routed",
+    Action.SIGN: "notify.citizen.signed",
+    Action.ANSWER: "notify.citizen.answered",
+    Action.APPROVE_EXTENSION: "notify.citizen.extended",
+    Action.REJECT: "notify.citizen.rejected",
+    Action.CLOSE: "notify.citizen.closed",
+    Action.REOPEN: "notify.citizen.reopened",
+}
+INTERNAL_ACTIONS = frozenset({Action.RETURN, Action.REQUEST_EXTENSION, Action.REFUSE_EXTENSION})
+
+
+def visibility_of(action: Action) -> Visibility:
+    return Visibility.INTERNAL if action in INTERNAL_ACTIONS else Visibility.PUBLIC
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Who acts: the role and a reference (Telegram user id, or "system")."""
+
+    actor: Actor
+    ref: str | None = None
+
+    @classmethod
+    def system(cls) -> Who:
+        return cls(Actor.SYSTEM, "system")
+
+    @classmethod
+    def user(cls, actor: Actor, user_id: int) -> Who:
+        return cls(actor, str(user_id))
+
+
+async def apply_action(
+    uow: UnitOfWork,
+    case: Case,
+    action: Action,
+    who: Who,
+    now: datetime,
+    *,
+    text: str = "",
+    data: dict[str, object] | None = None,
+) -> CaseEvent:
+    """Transition ``case`` (raising if the table forbids it), store it, append the event."""
+    assert case.id is not None, "persist the case before moving it"
+    before, after = case.apply(action, who.actor)
+    await uow.cases.update(case)
+    event = CaseEvent(
+        case_id=case.id,
+        at=now,
+        actor=who.actor,
+        actor_ref=who.ref,
+        kind=action.value,
+        visibility=visibility_of(action),
+        text=text,
+        data={"from": before.value, "to": after.value, **(data or {})},
+    )
+    return await uow.events.add(event)
+
+
+async def citizen_chat(uow: UnitOfWork, case: Case) -> int | None:
+    """The Telegram chat of the case's citizen (private chat id = user id), if any."""
+    if case.citizen_id is None:
+        return None
+    citizen = await uow.citizens.get(case.citizen_id)
+    return citizen.user_id if citizen else None
+
+
+async def tell_citizen(
+    uow: UnitOfWork,
+    case: Case,
+    key: str,
+    now: datetime,
+    *,
+    buttons: tuple[tuple[Button, ...], ...] = (),
+    dedup_key: str | None = None,
+    params: Mapping[str, JsonScalar | list[str]] | None = None,
+) -> bool:
+    user_id = await citizen_chat(uow, case)
+    if user_id is None:
+        return False
+    notice = Notice(
+        chat_id=user_id,
+        user_id=user_id,
+        text_key=key,
+        params={"tracking_no": case.tracking_no, **(params or {})},
+        buttons=buttons,
+        dedup_key=dedup_key,
+    )
+    return await uow.outbox.add(notice.to_outbox(now))
+
+
+async def tell_unit(
+    uow: UnitOfWork,
+    unit_id: str,
+    key: str,
+    now: datetime,
+    *,
+    buttons: tuple[tuple[Button, ...], ...] = (),
+    dedup_key: str | None = None,
+    params: Mapping[str, JsonScalar | list[str]] | None = None,
+) -> int:
+    """Tell every active liaison of the unit; returns how many notices were queued. Never
+    include the complainant's identity in ``params``: units must not learn who complained."""
+    queued = 0
+    for liaison in await uow.liaisons.list_for_unit(unit_id):
+        notice = Notice(
+            chat_id=liaison.user_id,
+            user_id=liaison.user_id,
+            text_key=key,
+            params=params or {},
+            buttons=buttons,
+            dedup_key=f"{dedup_key}:{liaison.user_id}" if dedup_key else None,
+        )
+        queued += await uow.outbox.add(notice.to_outbox(now))
+    return queued
+
+
+async def tell_office(
+    uow: UnitOfWork,
+    office_chat_id: int | None,
+    key: str,
+    now: datetime,
+    *,
+    buttons: tuple[tuple[Button, ...], ...] = (),
+    dedup_key: str | None = None,
+    params: Mapping[str, JsonScalar | list[str]] | None = None,
+) -> bool:
+    if office_chat_id is None:
+        return False
+    notice = Notice(
+        chat_id=office_chat_id, text_key=key, params=params or {}, buttons=buttons, dedup_key=dedup_key
+    )
+    return await uow.outbox.add(notice.to_outbox(now))
