@@ -25,6 +25,7 @@ from bot.i18n import Catalogue
 from bot.settings import Settings
 from core.clock import Clock, SystemClock
 from core.plan import Plan
+from core.services.units import sync_plan_units
 from storage.db import make_engine, make_session_factory
 from storage.uow import SqlUnitOfWork
 
@@ -119,6 +120,7 @@ def register_handlers(application: BotApplication) -> None:
 
 
 async def _post_init(application: BotApplication) -> None:
+    await sync_plan_units(application.bot_data.deps.plan, application.bot_data.deps.uow)
     await set_default_menus(application.bot, application.bot_data.deps.catalogue)
 
 

@@ -15,6 +15,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -80,7 +81,7 @@ def _run(args: argparse.Namespace) -> int:
             EXIT_CONFIG,
         )
     configure_logging(settings.log_level)
-    plan = _load_plan_or_exit(settings.plan_file)
+    plan = _load_plan_or_exit(settings.plan_file, settings.campaign_start)
     _ensure_schema_or_exit(settings.database_url)
 
     application = build_application(settings, make_deps(settings, plan))
@@ -100,11 +101,12 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load_plan_or_exit(path: str) -> Plan:
+def _load_plan_or_exit(path: str, start: date | None = None) -> Plan:
     try:
-        return load_plan(path)
+        plan = load_plan(path)
     except PlanError as exc:
         raise CliExit(f"The campaign plan {path} is invalid:\n{exc}", EXIT_FIX) from exc
+    return plan.rebase(start) if start else plan
 
 
 def _ensure_schema_or_exit(url: str) -> None:
@@ -148,11 +150,17 @@ def _migrate(args: argparse.Namespace) -> int:
 def _configure_check_plan(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", nargs="?", help="the plan file (default: PLAN_FILE from the settings)")
     parser.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the summary")
+    parser.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        help="show the plan re-based to this start date (YYYY-MM-DD; default: CAMPAIGN_START)",
+    )
 
 
 def _check_plan(args: argparse.Namespace) -> int:
-    path = args.file or load_settings().plan_file
-    plan = _load_plan_or_exit(path)
+    settings = load_settings()
+    path = args.file or settings.plan_file
+    plan = _load_plan_or_exit(path, args.start or settings.campaign_start)
     print(plan_summary(plan, args.lang))
     return EXIT_OK
 

@@ -7,7 +7,7 @@ refuses to start without it (``bot.cli``).
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # kept as the raw comma-separated text: pydantic-settings would otherwise insist on JSON
     office_admin_ids_raw: str = Field(default="", validation_alias="office_admin_ids")
     plan_file: str = "plans/zhuhui-2014.toml"
+    # re-base the campaign: every phase date shifts so the first phase starts on this day
+    campaign_start: date | None = None
     timezone: str = "Asia/Shanghai"
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
