@@ -15,6 +15,7 @@ from bot.services import Services, make_services
 from bot.settings import Settings
 from core.clock import Clock
 from core.ports import UnitOfWorkFactory
+from core.roles import Roles, resolve_roles
 
 if TYPE_CHECKING:
     from core.plan import Plan
@@ -73,3 +74,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
 BotApplication = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData)
+
+
+async def roles_of(context: BotContext, user_id: int) -> Roles:
+    """The caller's roles, read fresh for every update: removing a liaison or office member
+    takes effect at once. Handlers check these on every command and every button."""
+    async with context.deps.uow() as uow:
+        return await resolve_roles(uow, user_id, context.deps.settings.office_admin_ids)
