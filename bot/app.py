@@ -19,14 +19,21 @@ from telegram.request import BaseRequest
 from bot.commands import set_default_menus
 from bot.concurrency import PerChatUpdateProcessor
 from bot.context import CONTEXT_TYPES, BotApplication, Deps
-from bot.handlers import fallback, lang, start
+from bot.dialogs import complaint
+from bot.handlers import campaign, cases, fallback, follow_up, join, lang, liaison, office, start, stats
 from bot.handlers.errors import ErrorReporter
 from bot.i18n import Catalogue
+from bot.persistence import DialogPersistence
+from bot.rendering import PlanTerms
+from bot.reports.job import make_digest_job
+from bot.sender import make_sender
 from bot.settings import Settings
+from bot.tick import schedule_periodic
 from core.clock import Clock, SystemClock
 from core.plan import Plan
 from core.services.units import sync_plan_units
 from storage.db import make_engine, make_session_factory
+from storage.dialog_store import SqlDialogStore
 from storage.uow import SqlUnitOfWork
 
 # Replies retry this often on Telegram's 429 before giving up (the outbox sender has its own,
@@ -50,6 +57,8 @@ def make_deps(
         session_factory=session_factory,
     )
     deps.closers.append(engine.dispose)
+    # the daily and weekly digests the periodic pass pushes to the office chat (bot/reports)
+    deps.services.periodic.digest_job = make_digest_job(deps)
     return deps
 
 
@@ -59,11 +68,30 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
+    start_sender: bool | None = None,
 ) -> BotApplication:
     """The application, handlers registered. ``request`` replaces the HTTP layer (tests pass an
-    offline recording request); it serves ``getUpdates`` too unless that gets its own."""
+    offline recording request); it serves ``getUpdates`` too unless that gets its own.
+
+    It also gives ``deps.sender``, the outbox sender (its own ``Bot`` and pacing, over
+    ``request`` when one is given). ``start_sender``: run it in the background from post_init
+    until shutdown; by default only when no ``request`` is given, so tests with an offline
+    request send notifications when they call ``deps.sender.drain_once()``."""
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
+    if deps.sender is None:
+        deps.sender = make_sender(
+            settings,
+            uow=deps.uow,
+            clock=deps.clock,
+            catalogue=deps.catalogue,
+            request=request,
+            terms=PlanTerms(deps.plan),
+        )
+        deps.closers.append(deps.sender.aclose)  # closers run last first: before the engine goes
+    if start_sender is None:
+        # an offline request means a test, which drains the outbox itself when it wants to
+        start_sender = request is None
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -79,9 +107,12 @@ def build_application(
         )
         .rate_limiter(AIORateLimiter(max_retries=REPLY_MAX_RETRIES))
         .concurrent_updates(PerChatUpdateProcessor(settings.max_concurrent_updates))
-        .post_init(_post_init)
+        .post_init(_post_init_and_start_sender if start_sender else _post_init)
         .post_shutdown(_post_shutdown)
     )
+    if deps.session_factory is not None:
+        # dialogs in progress (conversation states and drafts) survive a restart (SPEC §4.1)
+        builder = builder.persistence(DialogPersistence(SqlDialogStore(deps.session_factory, deps.clock)))
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     elif get_updates_request is not None:
@@ -105,14 +136,84 @@ def register_handlers(application: BotApplication) -> None:
     add(CommandHandler("help", start.help_command))
     add(CommandHandler("lang", lang.lang_command))
     add(CallbackQueryHandler(lang.language_chosen, pattern=lang.CALLBACK_PATTERN))
+    # 1b. The campaign and unit reports (bot/handlers/campaign.py, bot/dialogs/self_inspection.py,
+    #     bot/dialogs/rectification.py): /launch, /phase, /reports, the /selfcheck, /rectification
+    #     and /rectify dialogs, the office's rq: review buttons. Above the complaint dialog (2c)
+    #     because these dialogs take free text and files; roles checked on every step and button.
+    for handler in campaign.handlers(persistent=application.persistence is not None):
+        add(handler)
 
     # 2. Citizen complaint dialog (bot/dialogs/complaint): goes here, before the fallbacks,
     #    so it receives free text in private chats.
+    # 2b. Citizens following their cases (bot/handlers/cases.py): /my, /case, a tracking
+    #     number sent on its own, and the case: buttons (ownership re-checked on every press;
+    #     malformed case: data gets the stale-button answer here, not the generic one).
+    # (private chats only: a citizen's cases never show up in a group; new messages only, so
+    # editing an old "/my" does not answer again)
+    private_message = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    add(CommandHandler("my", cases.my_command, filters=private_message))
+    add(CommandHandler("case", cases.case_command, filters=private_message))
+    add(MessageHandler(cases.TRACKING_NUMBER_TEXT & private_message, cases.tracking_number_message))
+    add(CallbackQueryHandler(cases.case_button, pattern=cases.CALLBACK_PATTERN))
+    # 2c. The complaint dialog itself (bot/dialogs/complaint.py), after 2b so a tracking
+    #     number sent on its own is looked up rather than taken as a new complaint. Its entry
+    #     takes any other private text or file, so dialogs that expect free text (liaison
+    #     replies, office reasons) must be registered above this line.
+    add(complaint.conversation(persistent=application.persistence is not None))
     # 3. Liaison and office handlers (role-checked inside every callback) go here.
+    # 3a. Liaisons (bot/handlers/join.py, liaison.py): /join, /inbox, the case card's lc:
+    #     buttons (unit re-checked on every press; malformed lc: data gets the stale-button
+    #     answer), the office's /invite, /remove_liaison and its rv: decisions on replies
+    #     held for review.
+    add(CommandHandler("join", join.join_command, filters=filters.ChatType.PRIVATE))
+    add(CommandHandler("inbox", liaison.inbox_command, filters=filters.ChatType.PRIVATE))
+    add(CommandHandler("invite", join.invite_command))
+    add(CommandHandler("remove_liaison", join.remove_liaison_command))
+    add(CallbackQueryHandler(liaison.review_button, pattern=liaison.REVIEW_PATTERN))
+    add(CallbackQueryHandler(liaison.liaison_button, pattern=liaison.CALLBACK_PATTERN))
+    # 3b. Follow-up (bot/handlers/follow_up.py): the citizen's fu: rating buttons and the
+    #     office's ro: reopen decisions (whose case / office role checked in the service).
+    add(CallbackQueryHandler(follow_up.reopen_decision_button, pattern=follow_up.REOPEN_PATTERN))
+    add(CallbackQueryHandler(follow_up.follow_up_button, pattern=follow_up.CALLBACK_PATTERN))
+    # 3c. The short free-text dialogs those buttons start (a reply, a return reason, an
+    #     extension, a note, a follow-up comment) run in group -1, before everything above:
+    #     while one waits for text it takes the text and stops it there (so the complaint
+    #     dialog never sees it); once its prompt has lapsed it lets the text through.
+    persistent = application.persistence is not None
+    application.add_handler(liaison.input_conversation(persistent=persistent), group=-1)
+    application.add_handler(follow_up.comment_conversation(persistent=persistent), group=-1)
+    # 3d. Statistics (bot/handlers/stats.py): the public /stats, and the office's /digest,
+    #     /scoreboard and /export (office role checked in each, before anything is read).
+    add(CommandHandler("stats", stats.stats_command))
+    add(CommandHandler("digest", stats.digest_command))
+    add(CommandHandler("scoreboard", stats.scoreboard_command))
+    add(CommandHandler("export", stats.export_command))
+    # 3e. The office (bot/handlers/office.py): /office, /triage, /case_office, /finding,
+    #     /supervise, /spotcheck, /broadcast, /members, /failed, the of: buttons (malformed of:
+    #     data gets the stale-button answer there) and the ext: extension decisions. The office
+    #     role is checked first in every one of them, forged data or not. The reasons those
+    #     buttons ask for are taken in group -2, before the dialogs of group -1 (3c): only while
+    #     a question waits in that chat; otherwise the text goes on. In group 1, after the
+    #     greeting, /start gives an office member's chat the office menu.
+    add(CommandHandler("office", office.office_command))
+    add(CommandHandler("triage", office.triage_command))
+    add(CommandHandler("case_office", office.case_office_command))
+    add(CommandHandler("finding", office.finding_command))
+    add(CommandHandler("supervise", office.supervise_command))
+    add(CommandHandler("spotcheck", office.spotcheck_command))
+    add(CommandHandler("broadcast", office.broadcast_command))
+    add(CommandHandler("members", office.members_command))
+    add(CommandHandler("failed", office.failed_command))
+    add(CallbackQueryHandler(office.extension_button, pattern=office.EXTENSION_PATTERN))
+    add(CallbackQueryHandler(office.office_button, pattern=office.CALLBACK_PATTERN))
+    office_answer = MessageHandler(filters.TEXT & filters.UpdateType.MESSAGE, office.pending_text)
+    application.add_handler(office_answer, group=-2)
+    application.add_handler(CommandHandler("start", office.office_start_menu), group=1)
 
     # 4. Fallbacks, last: anything the handlers above did not take. New messages in private
     #    chats only, so the bot neither chatters in the office group nor answers edits.
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    add(CommandHandler("cancel", fallback.nothing_to_cancel, filters=private))
     add(MessageHandler(filters.COMMAND & private, fallback.unknown_command))
     add(MessageHandler(filters.TEXT & ~filters.COMMAND & private, fallback.unhandled_text))
     add(CallbackQueryHandler(fallback.stale_button))
@@ -122,6 +223,15 @@ def register_handlers(application: BotApplication) -> None:
 async def _post_init(application: BotApplication) -> None:
     await sync_plan_units(application.bot_data.deps.plan, application.bot_data.deps.uow)
     await set_default_menus(application.bot, application.bot_data.deps.catalogue)
+    # reminders, supervision, follow-up timeouts, digests: every minute once the bot runs
+    schedule_periodic(application)
+
+
+async def _post_init_and_start_sender(application: BotApplication) -> None:
+    await _post_init(application)
+    sender = application.bot_data.deps.sender
+    if sender is not None:
+        sender.start()  # stopped by deps.aclose() in _post_shutdown
 
 
 async def _post_shutdown(application: BotApplication) -> None:

@@ -1,4 +1,4 @@
-"""``python -m bot [COMMAND]``: run (the default), migrate, check-plan.
+"""``python -m bot [COMMAND]``: run (the default), migrate, check-plan, tick, invite.
 
 Each sub-command is a ``SubCommand``: a name, a function adding its arguments and a function
 running it that returns the exit code. Later commands (``tick``, ``invite``, ``report``) are
@@ -23,7 +23,10 @@ from sqlalchemy.engine import make_url
 from telegram import Update
 
 from bot.app import build_application, make_deps
+from bot.handlers.join import configure_invite_cli, run_invite_cli
+from bot.reports.cli import configure_report, run_report
 from bot.settings import Settings
+from bot.tick import configure_tick, run_tick
 from core.plan import Plan, PlanError, load_plan, plan_summary
 from storage.migrate import SchemaNotMigrated, check_schema, ensure_schema, upgrade
 
@@ -169,6 +172,9 @@ SUBCOMMANDS: list[SubCommand] = [
     SubCommand("run", "run the bot (long polling, or webhook when WEBHOOK_URL is set)", _configure_run, _run),
     SubCommand("migrate", "apply database migrations", _configure_migrate, _migrate),
     SubCommand("check-plan", "validate a campaign plan and summarise it", _configure_check_plan, _check_plan),
+    SubCommand("tick", "run one pass of everything time-driven and exit", configure_tick, run_tick),
+    SubCommand("invite", "print a one-time invite code for a liaison", configure_invite_cli, run_invite_cli),
+    SubCommand("report", "write a digest, scoreboard or export as files", configure_report, run_report),
 ]
 
 

@@ -31,8 +31,12 @@ class Command:
 # In menu order.
 CITIZEN_COMMANDS: tuple[Command, ...] = (
     Command("start"),
+    Command("new"),
+    Command("my"),
+    Command("case"),
     Command("help"),
     Command("lang"),
+    Command("cancel"),
 )
 
 

@@ -18,6 +18,7 @@ from core.ports import UnitOfWorkFactory
 from core.roles import Roles, resolve_roles
 
 if TYPE_CHECKING:
+    from bot.sender import OutboxSender
     from core.plan import Plan
 
 
@@ -33,10 +34,17 @@ class Deps:
     session_factory: async_sessionmaker[AsyncSession] | None = None  # for code needing a raw session
     # awaited, last first, when the application shuts down (disposing the engine, for one)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # the outbox sender (bot.sender), set by build_application
+    sender: OutboxSender | None = None
     services: Services = field(init=False)
 
     def __post_init__(self) -> None:
         self.services = make_services(self.settings, self.plan, self.clock, self.uow)
+
+    def wake_sender(self) -> None:
+        """Call after committing outbox rows: the sender sends them now, not at its next poll."""
+        if self.sender is not None:
+            self.sender.wake()
 
     async def aclose(self) -> None:
         for close in reversed(self.closers):

@@ -12,7 +12,14 @@ from core.deadlines import DeadlineRules, QuietHours
 from core.plan import Plan
 from core.ports import UnitOfWorkFactory
 from core.rules import Classifier
+from core.services.campaign import CampaignService
 from core.services.complaints import ComplaintService
+from core.services.extensions import ExtensionService
+from core.services.follow_up import FollowUpService
+from core.services.invites import InviteService
+from core.services.liaison import LiaisonService
+from core.services.office import OfficeService
+from core.services.periodic import PeriodicPass
 
 
 @lru_cache(maxsize=4)
@@ -23,6 +30,7 @@ def classifier_for(plan: Plan) -> Classifier:
         plan.out_of_scope.cues,
         plan.classifier.threshold,
         min_margin=plan.classifier.min_margin,
+        groups=dict(plan.classifier.groups),
     )
 
 
@@ -33,23 +41,84 @@ class Services:
     deadlines: DeadlineRules
     quiet_hours: QuietHours
     complaints: ComplaintService
+    extensions: ExtensionService
+    # one per process, kept for its lifetime: it remembers what it finished today
+    periodic: PeriodicPass
+    liaison: LiaisonService
+    invites: InviteService
+    follow_up: FollowUpService
+    office: OfficeService
 
 
 def make_services(settings: Settings, plan: Plan, clock: Clock, uow: UnitOfWorkFactory) -> Services:
     # one WorkingDays per process: it logs the weekends-only fallback once per year
     working_days = WorkingDays()
     deadlines = DeadlineRules(working_days, clock.tz)
+    quiet_hours = QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, tz=clock.tz)
+    # announces phases as their dates come; one instance for the process (it keeps a memo)
+    phases = CampaignService(
+        uow=uow,
+        plan=plan,
+        clock=clock,
+        working_days=working_days,
+        office_chat_id=settings.office_chat_id,
+        office_admin_ids=settings.office_admin_ids,
+    )
     return Services(
         classifier=classifier_for(plan),
         working_days=working_days,
         deadlines=deadlines,
-        quiet_hours=QuietHours(settings.quiet_hours_start, settings.quiet_hours_end, tz=clock.tz),
+        quiet_hours=quiet_hours,
         complaints=ComplaintService(
             uow=uow,
             plan=plan,
             clock=clock,
             deadlines=deadlines,
             daily_limit=settings.daily_case_limit,
+            office_chat_id=settings.office_chat_id,
+        ),
+        extensions=ExtensionService(
+            uow=uow, plan=plan, clock=clock, deadlines=deadlines, office_chat_id=settings.office_chat_id
+        ),
+        periodic=PeriodicPass(
+            uow=uow,
+            plan=plan,
+            clock=clock,
+            deadlines=deadlines,
+            quiet_hours=quiet_hours,
+            office_chat_id=settings.office_chat_id,
+            digest_hour=settings.digest_hour,
+            phase_job=phases.open_phases_due,
+        ),
+        liaison=LiaisonService(
+            uow=uow,
+            clock=clock,
+            deadlines=deadlines,
+            office_chat_id=settings.office_chat_id,
+            reply_review=settings.reply_review,
+            admin_ids=settings.office_admin_ids,
+        ),
+        invites=InviteService(
+            uow=uow,
+            plan=plan,
+            clock=clock,
+            admin_ids=settings.office_admin_ids,
+            office_chat_id=settings.office_chat_id,
+        ),
+        follow_up=FollowUpService(
+            uow=uow,
+            plan=plan,
+            clock=clock,
+            deadlines=deadlines,
+            admin_ids=settings.office_admin_ids,
+            office_chat_id=settings.office_chat_id,
+        ),
+        office=OfficeService(
+            uow=uow,
+            plan=plan,
+            clock=clock,
+            deadlines=deadlines,
+            admin_ids=settings.office_admin_ids,
             office_chat_id=settings.office_chat_id,
         ),
     )

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
+    # local hour from which the daily digest (and on Mondays the weekly one) goes to the office
+    digest_hour: int = Field(default=8, ge=0, le=23)
     daily_case_limit: int = Field(default=5, ge=0)
     reply_review: bool = False
     webhook_url: str | None = None

@@ -308,6 +308,9 @@ class OutOfScope:
 class ClassifierSettings:
     threshold: float  # below this confidence the citizen picks the area
     min_margin: float  # best and runner-up closer than this: unsure as well
+    # [classifier.groups]: concept groups a cue can name as {name} (see core/rules.py), as
+    # (name, member phrases) pairs so that the plan stays hashable
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -949,10 +952,20 @@ class _Reader:
         path = "classifier"
         if raw is None:
             return None
-        self.known_keys(raw, path, ("threshold", "min_margin"))
+        self.known_keys(raw, path, ("threshold", "min_margin", "groups"))
+        groups: list[tuple[str, tuple[str, ...]]] = []
+        table = self.table(raw, path, "groups") if "groups" in raw else None
+        for name in table or {}:
+            if not _ID.fullmatch(name):
+                self.fail(_key(f"{path}.groups", name), "a group name is lower-case letters, digits and _")
+            members = self.texts(table or {}, f"{path}.groups", name, non_empty=True)
+            if any(c in m for m in members for c in "{}…="):
+                self.fail(_key(f"{path}.groups", name), "members are plain phrases (no {, }, … or =)")
+            groups.append((name, members))
         return ClassifierSettings(
             threshold=self.fraction(raw, path, "threshold") or 0.0,
             min_margin=self.fraction(raw, path, "min_margin") or 0.0,
+            groups=tuple(groups),
         )
 
 

@@ -27,7 +27,7 @@ from core.attachments import Attachment
 from core.audit import AuditEntry
 from core.cases import Case, CaseEvent
 from core.directory import Citizen, InviteCode, Liaison, OfficeMember, UnitRecord, UnitRole, UserRecord
-from core.outbox import OutboxMessage
+from core.outbox import OutboxMessage, OutboxState
 from core.reports import Recommendation, RecommendationStatus, ReportKind, UnitReport
 from core.states import CaseState
 
@@ -85,6 +85,13 @@ class CaseRepository(Protocol):
 
     async def list_awaiting_follow_up(self, answered_before: datetime) -> list[Case]:
         """Answered cases with no satisfaction recorded, answered before the given time."""
+        ...
+
+    async def sample_closed(
+        self, n: int, *, closed_from: datetime | None = None, closed_until: datetime | None = None
+    ) -> list[Case]:
+        """随机抽查: up to ``n`` closed cases picked at random (``ORDER BY random()``), closed
+        at or after ``closed_from`` and before ``closed_until`` when given."""
         ...
 
 
@@ -215,6 +222,31 @@ class OutboxRepository(Protocol):
 
     async def next_due(self) -> datetime | None:
         """The earliest ``not_before`` among pending messages (the sender may sleep till then)."""
+        ...
+
+    async def claim_chat_heads(
+        self,
+        worker_id: str,
+        *,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        exclude_chats: Collection[int] = (),
+    ) -> list[OutboxMessage]:
+        """Like ``claim_batch``, but keeps each chat's order: only the first message of a chat's
+        queue is handed out, so a chat gets at most one message per claim and none while an
+        earlier one is leased or waiting to be retried. A chat's queue is its pending messages
+        that are due or were tried before, by id; messages scheduled for later (``not_before``
+        in the future, never tried) do not hold anything back. ``exclude_chats``: chats the
+        caller cannot send to right now (it is pacing them); their heads stay unclaimed."""
+        ...
+
+    async def list_failed(self, *, limit: int = 50) -> list[OutboxMessage]:
+        """Dead and blocked messages, newest first: what the office sees as undelivered."""
+        ...
+
+    async def count_by_state(self) -> dict[OutboxState, int]:
+        """How many messages are in each state (every state present, 0 when none)."""
         ...
 
 

@@ -82,6 +82,8 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
     # low confidence, "not sure", or the complained-about unit would handle it: a person decides
     + _t(Action.SEND_TO_TRIAGE, (S.SUBMITTED, S.RETURNED, S.REOPENED), S.TRIAGE, A.SYSTEM, A.OFFICE)
     + _t(Action.ROUTE, (S.SUBMITTED, S.TRIAGE, S.RETURNED, S.REOPENED), S.ASSIGNED, A.SYSTEM, A.OFFICE)
+    # reassign (改派): the office moves a case a unit already holds; deadlines start afresh
+    + _t(Action.ROUTE, (S.ASSIGNED, S.SIGNED, S.EXTENSION_REQUESTED), S.ASSIGNED, A.OFFICE)
     + _t(Action.REJECT, (S.SUBMITTED, S.TRIAGE, S.RETURNED), S.REJECTED, A.OFFICE)
     + _t(Action.SIGN, (S.ASSIGNED,), S.SIGNED, A.LIAISON)
     # 退回: the unit says the case is not theirs; the office re-routes

@@ -188,6 +188,18 @@ class CaseRow(Base):
         Index("ix_cases_created_at", "created_at"),
         Index("ix_cases_area_final_created_at", "area_final", "created_at"),
         Index("ix_cases_citizen_id_created_at", "citizen_id", "created_at"),
+        # Statistics (storage/stats.py): each scoreboard rate looks at the cases whose deadline
+        # fell, or whose answer came, in the period; these make "in the period" a range scan.
+        Index("ix_cases_sign_due", "sign_due"),
+        Index("ix_cases_answer_due", "answer_due"),
+        Index("ix_cases_answered_at", "answered_at"),
+        # The 通报 list's typical cases: a handful among a million rows.
+        Index(
+            "ix_cases_typical",
+            "id",
+            sqlite_where=text("typical = 1"),  # how SQLAlchemy spells a true boolean there
+            postgresql_where=text("typical"),
+        ),
     )
 
 
@@ -225,7 +237,11 @@ class CaseEventRow(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    __table_args__ = (Index("ix_case_events_case_id_at", "case_id", "at"),)
+    __table_args__ = (
+        Index("ix_case_events_case_id_at", "case_id", "at"),
+        # Statistics: events of one kind in a period (escalations for the 通报 list, reopens).
+        Index("ix_case_events_kind_at", "kind", "at"),
+    )
 
 
 class UnitReportRow(Base):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import copy
 import dataclasses
+import random
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -152,7 +153,9 @@ class FakeCaseRepository(_Repo):
         return [_copy(c) for c in self._newest_first(found)[offset : offset + limit]]
 
     async def count_for_citizen_since(self, citizen_id: int, since: datetime) -> int:
-        return sum(1 for c in self.store.cases.values() if c.citizen_id == citizen_id and c.created_at >= since)
+        return sum(
+            1 for c in self.store.cases.values() if c.citizen_id == citizen_id and c.created_at >= since
+        )
 
     async def list_for_unit(
         self,
@@ -197,6 +200,19 @@ class FakeCaseRepository(_Repo):
             and c.answered_at < answered_before
         ]
         return [_copy(c) for c in sorted(found, key=lambda c: (c.answered_at, c.id or 0))]
+
+    async def sample_closed(
+        self, n: int, *, closed_from: datetime | None = None, closed_until: datetime | None = None
+    ) -> list[Case]:
+        found = [
+            c
+            for c in self.store.cases.values()
+            if c.state is CaseState.CLOSED
+            and c.closed_at is not None
+            and (closed_from is None or c.closed_at >= closed_from)
+            and (closed_until is None or c.closed_at < closed_until)
+        ]
+        return [_copy(c) for c in random.sample(found, min(max(0, n), len(found)))]
 
 
 def _split_units(lead: Sequence[str], assist: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -457,6 +473,45 @@ class FakeOutboxRepository(_Repo):
             if m.state is OutboxState.PENDING
         ]
         return min(dues, default=None)
+
+    async def claim_chat_heads(
+        self,
+        worker_id: str,
+        *,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        exclude_chats: Collection[int] = (),
+    ) -> list[OutboxMessage]:
+        heads: dict[int, OutboxMessage] = {}
+        for m in sorted(self.store.outbox.values(), key=lambda m: m.id or 0):
+            queued = m.attempts > 0 or (m.not_before is not None and m.not_before <= now)
+            if m.state is OutboxState.PENDING and queued and m.chat_id not in heads:
+                heads[m.chat_id] = m
+        chosen = sorted(
+            (
+                m
+                for m in heads.values()
+                if m.not_before is not None
+                and m.not_before <= now
+                and (m.claimed_until is None or m.claimed_until <= now)
+                and m.chat_id not in exclude_chats
+            ),
+            key=lambda m: (m.not_before, m.id or 0),
+        )[:limit]
+        for m in chosen:
+            m.claimed_by, m.claimed_until, m.attempts = worker_id, _utc(now + lease), m.attempts + 1
+        return [_copy(m) for m in chosen]
+
+    async def list_failed(self, *, limit: int = 50) -> builtins.list[OutboxMessage]:
+        failed = [m for m in self.store.outbox.values() if m.state in (OutboxState.DEAD, OutboxState.BLOCKED)]
+        return [_copy(m) for m in sorted(failed, key=lambda m: m.id or 0, reverse=True)[:limit]]
+
+    async def count_by_state(self) -> dict[OutboxState, int]:
+        counts = dict.fromkeys(OutboxState, 0)
+        for m in self.store.outbox.values():
+            counts[m.state] += 1
+        return counts
 
 
 class FakeReportRepository(_Repo):

@@ -24,6 +24,12 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     await reply(update, context, context.deps.catalogue.t(lang, "fallback.unknown_command", command=command))
 
 
+async def nothing_to_cancel(update: Update, context: BotContext) -> None:
+    """/cancel outside any dialog: says there is nothing to cancel (not "unknown command")."""
+    lang = await user_language(update, context)
+    await reply(update, context, context.deps.catalogue.t(lang, "fallback.nothing_to_cancel"))
+
+
 async def unhandled_text(update: Update, context: BotContext) -> None:
     """Plain text nobody took: points to /start."""
     lang = await user_language(update, context)

@@ -6,6 +6,7 @@ that is not theirs is reported exactly like one that does not exist, so forged i
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
@@ -14,11 +15,10 @@ from core.cases import Case, CaseEvent, Source
 from core.clock import Clock
 from core.deadlines import DeadlineRules
 from core.errors import NotFound, RateLimited, ValidationFailed
-from core.notices import JsonScalar
 from core.plan import Area, Plan
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.routing import Routing, route
-from core.services.workflow import Who, apply_action, tell_office, tell_unit
+from core.services.workflow import Who, apply_action, assign, tell_office
 from core.states import Action, Actor, CaseState
 from core.tracking import format_tracking_no
 
@@ -67,9 +67,17 @@ def check_evidence(item: Evidence) -> None:
         raise ValidationFailed(field="evidence", reason="type", mime=item.mime or "?")
 
 
+def _kept(ch: str) -> str:
+    if ch in "\n\t" or ch.isprintable():
+        return ch
+    # isprintable() is False for every space but the ASCII one; a no-break or full-width
+    # (ideographic) space still separates words, so it becomes a plain space, not nothing
+    return " " if unicodedata.category(ch) == "Zs" else ""
+
+
 def clean_text(text: str, *, limit: int) -> str:
     """Strip control characters (keeping line breaks and tabs) and surrounding blanks."""
-    kept = "".join(ch for ch in text if ch in "\n\t" or (ch.isprintable() and ch not in "\u2028\u2029"))
+    kept = "".join(_kept(ch) for ch in text)
     cleaned = kept.strip()
     if len(cleaned) > limit:
         raise ValidationFailed(field="length", limit=limit, length=len(cleaned))
@@ -212,7 +220,8 @@ class ComplaintService:
         """Route to the lead units, or hand the case to the office's triage queue."""
         system = Who.system()
         if routing.needs_triage or area is None:
-            case.lead_unit_ids, case.assist_unit_ids = [], list(routing.assist_unit_ids)
+            # nobody is copied before the office has decided who leads
+            case.lead_unit_ids, case.assist_unit_ids = [], []
             await apply_action(
                 uow, case, Action.SEND_TO_TRIAGE, system, now, data={"reason": str(routing.triage)}
             )
@@ -224,37 +233,16 @@ class ComplaintService:
                 params={"tracking_no": case.tracking_no, "reason_key": f"triage.reason.{routing.triage}"},
             )
             return
-        deadlines = self.deadlines.for_assignment(
-            now, sign_for=area.deadlines.sign_for, answer=area.deadlines.answer
-        )
-        case.lead_unit_ids = list(routing.lead_unit_ids)
-        case.assist_unit_ids = list(routing.assist_unit_ids)
-        case.assigned_at = now
-        case.sign_due, case.answer_due = deadlines.sign_due, deadlines.answer_due
-        await apply_action(
+        await assign(
             uow,
             case,
-            Action.ROUTE,
-            system,
+            area,
+            routing.lead_unit_ids,
+            routing.assist_unit_ids,
             now,
-            data={"lead": list(routing.lead_unit_ids), "assist": list(routing.assist_unit_ids)},
+            deadlines=self.deadlines,
+            who=system,
         )
-        card: dict[str, JsonScalar | list[str]] = {
-            "tracking_no": case.tracking_no,
-            "case_area": area.id,
-            "description": case.description,
-            "target": case.target_text,
-            "place": case.place,
-            "occurred": case.occurred,
-            "sign_due_date": deadlines.sign_due.isoformat(),
-            "answer_due_date": deadlines.answer_due.isoformat(),
-        }
-        for unit_id in routing.lead_unit_ids:
-            await tell_unit(
-                uow, unit_id, "notify.unit.new_case", now, dedup_key=f"new:{case.id}", params=card
-            )
-        for unit_id in routing.assist_unit_ids:
-            await tell_unit(uow, unit_id, "notify.unit.copied", now, dedup_key=f"cc:{case.id}", params=card)
 
     async def my_cases(self, user_id: int, *, limit: int = 20, offset: int = 0) -> list[Case]:
         async with self.uow() as uow:

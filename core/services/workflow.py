@@ -3,12 +3,14 @@ every service (citizen, liaison, office, the periodic pass) does it the same way
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from core.cases import Case, CaseEvent, Visibility
+from core.deadlines import CaseDeadlines, DeadlineRules
 from core.notices import Button, JsonScalar, Notice
+from core.plan import Area
 from core.ports import UnitOfWork
 from core.states import Action, Actor
 
@@ -93,6 +95,7 @@ async def tell_citizen(
     buttons: tuple[tuple[Button, ...], ...] = (),
     dedup_key: str | None = None,
     params: Mapping[str, JsonScalar | list[str]] | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
     user_id = await citizen_chat(uow, case)
     if user_id is None:
@@ -104,6 +107,7 @@ async def tell_citizen(
         params={"tracking_no": case.tracking_no, **(params or {})},
         buttons=buttons,
         dedup_key=dedup_key,
+        not_before=not_before,
     )
     return await uow.outbox.add(notice.to_outbox(now))
 
@@ -117,9 +121,12 @@ async def tell_unit(
     buttons: tuple[tuple[Button, ...], ...] = (),
     dedup_key: str | None = None,
     params: Mapping[str, JsonScalar | list[str]] | None = None,
+    not_before: datetime | None = None,
 ) -> int:
     """Tell every active liaison of the unit; returns how many notices were queued. Never
-    include the complainant's identity in ``params``: units must not learn who complained."""
+    include the complainant's identity in ``params``: units must not learn who complained.
+    ``not_before`` holds a notice back (quiet hours: the periodic pass's reminders wait for the
+    morning); each liaison's copy gets its own dedup key, ``f"{dedup_key}:{user_id}"``."""
     queued = 0
     for liaison in await uow.liaisons.list_for_unit(unit_id):
         notice = Notice(
@@ -129,6 +136,7 @@ async def tell_unit(
             params=params or {},
             buttons=buttons,
             dedup_key=f"{dedup_key}:{liaison.user_id}" if dedup_key else None,
+            not_before=not_before,
         )
         queued += await uow.outbox.add(notice.to_outbox(now))
     return queued
@@ -143,10 +151,64 @@ async def tell_office(
     buttons: tuple[tuple[Button, ...], ...] = (),
     dedup_key: str | None = None,
     params: Mapping[str, JsonScalar | list[str]] | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
     if office_chat_id is None:
         return False
     notice = Notice(
-        chat_id=office_chat_id, text_key=key, params=params or {}, buttons=buttons, dedup_key=dedup_key
+        chat_id=office_chat_id,
+        text_key=key,
+        params=params or {},
+        buttons=buttons,
+        dedup_key=dedup_key,
+        not_before=not_before,
     )
     return await uow.outbox.add(notice.to_outbox(now))
+
+
+async def assign(
+    uow: UnitOfWork,
+    case: Case,
+    area: Area,
+    lead: Sequence[str],
+    assist: Sequence[str],
+    now: datetime,
+    *,
+    deadlines: DeadlineRules,
+    who: Who,
+    data: dict[str, object] | None = None,
+) -> tuple[CaseEvent, CaseDeadlines]:
+    """Route ``case`` (SPEC §3): the lead and assisting units, fresh sign-for and answer
+    deadlines counted from ``now`` in the area's working days, the ``route`` event, and the case
+    card to every lead unit (new case) and assisting unit (copy). Used for the first routing of
+    a complaint and for the office's routing and re-routing, so both look the same to units.
+
+    The caller has chosen the units: it keeps the unit complained about out of them. The first
+    routing of a case keeps the notices' historic dedup keys; a later one (after a return or a
+    reopen) is keyed by its own route event, so it is told again."""
+    assert case.id is not None, "persist the case before routing it"
+    first = case.assigned_at is None
+    due = deadlines.for_assignment(now, sign_for=area.deadlines.sign_for, answer=area.deadlines.answer)
+    case.lead_unit_ids, case.assist_unit_ids = list(lead), list(assist)
+    case.assigned_at, case.signed_at = now, None
+    case.sign_due, case.answer_due = due.sign_due, due.answer_due
+    event = await apply_action(
+        uow, case, Action.ROUTE, who, now, data={"lead": list(lead), "assist": list(assist), **(data or {})}
+    )
+    tag = str(case.id) if first else f"{case.id}:{event.id}"
+    card: dict[str, JsonScalar | list[str]] = {
+        "tracking_no": case.tracking_no,
+        "case_area": area.id,
+        "lead_units": list(lead),
+        "description": case.description,
+        "target": case.target_text,
+        "place": case.place,
+        "occurred": case.occurred,
+        "sign_due_date": due.sign_due.isoformat(),
+        "answer_due_date": due.answer_due.isoformat(),
+    }
+    for unit_id in lead:
+        await tell_unit(uow, unit_id, "notify.unit.new_case", now, dedup_key=f"new:{tag}", params=card)
+    for unit_id in assist:
+        await tell_unit(uow, unit_id, "notify.unit.copied", now, dedup_key=f"cc:{tag}", params=card)
+    return event, due

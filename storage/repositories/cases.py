@@ -215,6 +215,18 @@ class SqlCaseRepository:
         )
         return await self._many(stmt)
 
+    async def sample_closed(
+        self, n: int, *, closed_from: datetime | None = None, closed_until: datetime | None = None
+    ) -> list[Case]:
+        # random() is the same function in SQLite and PostgreSQL; the closed_at index narrows
+        # the rows to the period before they are shuffled
+        stmt = select(CaseRow).where(CaseRow.state == CaseState.CLOSED.value)
+        if closed_from is not None:
+            stmt = stmt.where(CaseRow.closed_at >= closed_from)
+        if closed_until is not None:
+            stmt = stmt.where(CaseRow.closed_at < closed_until)
+        return await self._many(stmt.order_by(func.random()).limit(max(0, n)))
+
 
 def _running_due(case: Case) -> tuple[date, int]:
     due = case.sign_due if case.state in SIGN_DUE_STATES else case.answer_due

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -123,3 +124,70 @@ class SqlOutboxRepository:
         )
         value: datetime | None = (await self._session.execute(stmt)).scalar_one_or_none()
         return value
+
+    async def claim_chat_heads(
+        self,
+        worker_id: str,
+        *,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        exclude_chats: Collection[int] = (),
+    ) -> list[OutboxMessage]:
+        # Each chat's head: the lowest id among its pending messages that are due or were tried
+        # (a message waiting for its retry keeps its place). One pass over the pending rows,
+        # rather than a correlated "no earlier pending message" check per candidate.
+        heads = (
+            select(func.min(_T.c.id))
+            .where(
+                _T.c.state == OutboxState.PENDING.value,
+                or_(_T.c.attempts > 0, _T.c.not_before <= now),
+            )
+            .group_by(_T.c.chat_id)
+        )
+        conditions = [
+            _T.c.id.in_(heads.scalar_subquery()),
+            # repeated outside the subquery: PostgreSQL re-checks these on the row it locks,
+            # so a head another sender claimed or finished meanwhile is passed over
+            _T.c.state == OutboxState.PENDING.value,
+            _T.c.not_before <= now,
+            or_(_T.c.claimed_until.is_(None), _T.c.claimed_until <= now),
+        ]
+        if exclude_chats:
+            conditions.append(_T.c.chat_id.not_in(list(exclude_chats)))
+        claimable = select(_T.c.id).where(*conditions).order_by(_T.c.not_before, _T.c.id).limit(limit)
+        if dialect_name(self._session) == "postgresql":
+            locked = await self._session.execute(claimable.with_for_update(skip_locked=True, of=_T))
+            ids: list[int] = list(locked.scalars())
+            if not ids:
+                return []
+            target = _T.c.id.in_(ids)
+        else:
+            # one UPDATE under SQLite's write lock (BEGIN IMMEDIATE): choosing is claiming
+            target = _T.c.id.in_(claimable.scalar_subquery())
+        stmt = (
+            update(_T)
+            .where(target)
+            .values(claimed_by=worker_id, claimed_until=now + lease, attempts=_T.c.attempts + 1)
+            .returning(*_T.c)
+        )
+        rows = (await self._session.execute(stmt)).all()
+        return sorted((_message(r) for r in rows), key=lambda m: (m.not_before or m.created_at, m.id or 0))
+
+    async def list_failed(self, *, limit: int = 50) -> list[OutboxMessage]:
+        stmt = (
+            select(_T)
+            .where(_T.c.state.in_([OutboxState.DEAD.value, OutboxState.BLOCKED.value]))
+            .order_by(_T.c.id.desc())
+            .limit(limit)
+        )
+        return [_message(row) for row in (await self._session.execute(stmt)).all()]
+
+    async def count_by_state(self) -> dict[OutboxState, int]:
+        counts = dict.fromkeys(OutboxState, 0)
+        stmt = select(_T.c.state, func.count()).group_by(_T.c.state)
+        for row in (await self._session.execute(stmt)).all():
+            state: str = row[0]
+            count: int = row[1]
+            counts[OutboxState(state)] = count
+        return counts

@@ -119,14 +119,23 @@ async def test_an_unknown_command_is_named_and_pointed_to_help(harness: BotHarne
     assert "/help" in harness.last_text()
 
 
-async def test_plain_text_points_to_start(harness: BotHarness) -> None:
+async def test_plain_text_that_is_no_complaint_points_to_the_right_channels(harness: BotHarness) -> None:
+    # free text enters the complaint dialog (bot/dialogs/complaint.py), which answers chit-chat
+    # with the right channels instead of the old "send /start"
     await harness.say(EN_USER, "hello?")
-    assert harness.last_text() == harness.t("en", "fallback.text")
+    assert harness.last_text().startswith(harness.t("en", "complaint.out_of_scope").split("{")[0])
 
 
 async def test_a_sticker_gets_a_clear_answer(harness: BotHarness) -> None:
-    sticker = {"file_id": "st1", "file_unique_id": "ust1", "width": 512, "height": 512,
-               "is_animated": False, "is_video": False, "type": "regular"}
+    sticker = {
+        "file_id": "st1",
+        "file_unique_id": "ust1",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+        "type": "regular",
+    }
     await harness.send(harness.make.message(ZH_USER, sticker=sticker))
     assert harness.last_text() == harness.t("zh", "fallback.unsupported")
 
@@ -151,7 +160,7 @@ async def test_html_in_a_first_name_is_escaped_when_echoed(harness: BotHarness) 
     await harness.command(mallory, "start")
 
     text = harness.last_text()
-    assert text.startswith("Hello, &lt;b&gt;Bob&lt;/b&gt; &amp; &lt;a href=\"x\"&gt;Co&lt;/a&gt;!")
+    assert text.startswith('Hello, &lt;b&gt;Bob&lt;/b&gt; &amp; &lt;a href="x"&gt;Co&lt;/a&gt;!')
     assert "<b>Bob</b>" not in text
 
 
@@ -211,7 +220,15 @@ async def test_citizen_command_menus_are_set_in_both_languages(harness: BotHarne
     assert [m.params.get("language_code") for m in menus] == [None, "zh", "en"]
     for menu in menus:
         assert menu.params["scope"] == {"type": "default"}
-        assert [c["command"] for c in menu.params["commands"]] == ["start", "help", "lang"]
+        assert [c["command"] for c in menu.params["commands"]] == [
+            "start",
+            "new",
+            "my",
+            "case",
+            "help",
+            "lang",
+            "cancel",
+        ]
     english = menus[2].params["commands"]
     assert english[0]["description"] == harness.t("en", "command.start")
 
@@ -222,3 +239,8 @@ async def test_a_language_button_on_a_message_too_old_to_edit_still_answers(harn
 
     assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageText", "sendMessage"]
     assert harness.last_text() == "已切换为中文。"
+
+
+async def test_cancel_outside_a_dialog_says_there_is_nothing_to_cancel(harness: BotHarness) -> None:
+    await harness.command(ZH_USER, "cancel")
+    assert harness.last_text() == harness.t("zh", "fallback.nothing_to_cancel")

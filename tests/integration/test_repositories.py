@@ -267,6 +267,32 @@ async def test_queues_deadlines_and_follow_ups(uow_factory: UnitOfWorkFactory) -
     assert [c.tracking_no[-2:] for c in follow_up] == ["08"]
 
 
+async def test_a_spot_check_sample_holds_only_closed_cases_closed_in_the_period(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    citizen_id = await seed(uow_factory)
+    S = CaseState
+    async with uow_factory() as uow:
+        for n in range(1, 9):  # closed on days 1..8
+            await uow.cases.add(make_case(n, citizen_id, state=S.CLOSED, closed_at=T0 + timedelta(days=n)))
+        await uow.cases.add(make_case(9, citizen_id, state=S.ANSWERED, answered_at=T0))
+        await uow.cases.add(make_case(10, citizen_id, state=S.REJECTED))
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        everything = await uow.cases.sample_closed(50)
+        some = await uow.cases.sample_closed(3)
+        period = await uow.cases.sample_closed(
+            50, closed_from=T0 + timedelta(days=3), closed_until=T0 + timedelta(days=6)
+        )
+        none = await uow.cases.sample_closed(0)
+
+    assert sorted(int(c.tracking_no[-2:]) for c in everything) == list(range(1, 9))
+    assert len(some) == len({c.id for c in some}) == 3 and all(c.state is S.CLOSED for c in some)
+    assert sorted(int(c.tracking_no[-2:]) for c in period) == [3, 4, 5]
+    assert none == []
+
+
 async def test_references_to_unknown_units_users_or_cases_are_refused(uow_factory: UnitOfWorkFactory) -> None:
     citizen_id = await seed(uow_factory)
     refused = (ValueError, IntegrityError)  # the fake's ValueError, the database's IntegrityError

@@ -234,7 +234,10 @@ class RecordingRequest(BaseRequest):
     def _default_result(self, method: str, params: dict[str, Any]) -> Any:
         chat_id = params.get("chat_id")
         markup = params.get("reply_markup")
-        extra: dict[str, Any] = {"reply_markup": markup} if isinstance(markup, dict) else {}
+        # Telegram returns only inline keyboards in a sent message; a reply keyboard (e.g. the
+        # contact button) is not part of the Message object
+        inline = isinstance(markup, dict) and "inline_keyboard" in markup
+        extra: dict[str, Any] = {"reply_markup": markup} if inline else {}
         if method == "getMe":
             return self.bot_user
         if method == "sendMessage":

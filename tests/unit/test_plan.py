@@ -493,7 +493,7 @@ BROKEN = [
     ),
     (
         "threshold out of range",
-        "threshold = 0.45",
+        "threshold = 0.5",
         "threshold = 1.5",
         "classifier.threshold",
         "between 0 and 1",

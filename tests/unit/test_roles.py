@@ -17,7 +17,9 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 async def _store_with(liaison_of: dict[int, str], office_members: tuple[int, ...] = ()) -> FakeStore:
     store = FakeStore()
     async with FakeUnitOfWork(store) as uow:
-        await uow.units.sync([UnitRecord("finance_bureau", "区财政局"), UnitRecord("audit_bureau", "区审计局")])
+        await uow.units.sync(
+            [UnitRecord("finance_bureau", "区财政局"), UnitRecord("audit_bureau", "区审计局")]
+        )
         for user_id, unit_id in liaison_of.items():
             await uow.users.upsert(user_id, now=NOW)
             await uow.liaisons.add(user_id, unit_id, now=NOW)

@@ -26,9 +26,7 @@ IN_TABLE = {(t.source, t.action) for t in TRANSITIONS}
 NOT_IN_TABLE = [(s, a) for s in CaseState for a in Action if (s, a) not in IN_TABLE]
 
 
-@pytest.mark.parametrize(
-    ("row", "actor"), ALLOWED, ids=[f"{t.source}-{t.action}-{a}" for t, a in ALLOWED]
-)
+@pytest.mark.parametrize(("row", "actor"), ALLOWED, ids=[f"{t.source}-{t.action}-{a}" for t, a in ALLOWED])
 def test_every_row_is_allowed_for_its_actors(row: Transition, actor: Actor) -> None:
     t = row
     assert transition(t.source, t.action, actor) is t.target
@@ -82,9 +80,13 @@ def test_final_states_only_leave_by_reopening_a_closed_case() -> None:
         (S.SUBMITTED, Actor.OFFICE, [Action.SEND_TO_TRIAGE, Action.ROUTE, Action.REJECT]),
         (S.SUBMITTED, Actor.CITIZEN, []),
         (S.ASSIGNED, Actor.LIAISON, [Action.SIGN, Action.RETURN]),
-        (S.ASSIGNED, Actor.OFFICE, []),
+        (S.ASSIGNED, Actor.OFFICE, [Action.ROUTE]),  # reassign
         (S.SIGNED, Actor.LIAISON, [Action.RETURN, Action.REQUEST_EXTENSION, Action.ANSWER]),
-        (S.EXTENSION_REQUESTED, Actor.OFFICE, [Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION]),
+        (
+            S.EXTENSION_REQUESTED,
+            Actor.OFFICE,
+            [Action.ROUTE, Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION],
+        ),
         (S.EXTENSION_REQUESTED, Actor.LIAISON, [Action.ANSWER]),
         (S.ANSWERED, Actor.CITIZEN, [Action.CLOSE]),
         (S.ANSWERED, Actor.OFFICE, [Action.CLOSE, Action.REOPEN]),

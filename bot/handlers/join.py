@@ -1,0 +1,247 @@
+"""Onboarding (SPEC §5): ``/join CODE`` for anyone with a code, and the office's
+``/invite UNIT_ID [DAYS]`` and ``/remove_liaison USER_ID``.
+
+The rules (single use, expiry, guessing limits, who may invite) are ``InviteService``'s. Here
+the office role is checked before anything else is looked at, and a liaison's command menu is
+set for their chat (``BotCommandScopeChat``) when they join and dropped when they are removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from datetime import timedelta
+
+from telegram import Bot, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+
+from bot.case_view import CaseFormatter, unit_name
+from bot.commands import CITIZEN_COMMANDS, Command, bot_commands
+from bot.context import BotContext, Deps, roles_of
+from bot.handlers.liaison import error_text, formatter
+from bot.i18n import Catalogue, Html
+from bot.language import remember_user, user_language
+from bot.replies import reply
+from core.errors import DomainError
+from core.plan import Plan, UnknownPlanId
+from core.services.invites import DEFAULT_TTL, MAX_TTL, CreatedInvite
+from core.services.units import sync_plan_units
+
+log = logging.getLogger(__name__)
+
+# A liaison keeps the citizen commands (they may complain too) and gets the inbox.
+LIAISON_EXTRA: tuple[Command, ...] = (Command("inbox"),)
+MAX_ECHOED = 40
+
+
+def liaison_commands() -> tuple[Command, ...]:
+    """The liaison's menu: the citizen menu (read now, so commands added there show up here)
+    with the liaison's commands after /start."""
+    head, rest = CITIZEN_COMMANDS[:1], CITIZEN_COMMANDS[1:]
+    return (*head, *LIAISON_EXTRA, *rest)
+
+
+async def set_liaison_menu(bot: Bot, catalogue: Catalogue, chat_id: int, lang: str) -> None:
+    """The liaison menu for this chat only; a missing menu is cosmetic, so errors are logged."""
+    try:
+        await bot.set_my_commands(
+            bot_commands(catalogue, lang, liaison_commands()), scope=BotCommandScopeChat(chat_id)
+        )
+    except TelegramError:
+        log.warning("could not set the liaison menu for chat %s", chat_id, exc_info=True)
+
+
+async def drop_chat_menu(bot: Bot, chat_id: int) -> None:
+    """Back to the default (citizen) menu for a removed liaison."""
+    try:
+        await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+    except TelegramError:
+        log.warning("could not reset the menu of chat %s", chat_id, exc_info=True)
+
+
+def find_unit(plan: Plan, typed: str) -> str | None:
+    """A unit id, or a unit's name or alias as people write it."""
+    try:
+        return plan.unit(typed).id
+    except UnknownPlanId:
+        unit = plan.units_by_name().get(typed)
+        return unit.id if unit is not None else None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_ECHOED else text[: MAX_ECHOED - 1] + "…"
+
+
+# -- /join ----------------------------------------------------------------------------------------
+
+
+async def join_command(update: Update, context: BotContext) -> None:
+    """/join CODE: binds the user to the code's unit and gives them the liaison menu."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        return
+    deps = context.deps
+    lang = await remember_user(context, user, chat.id)
+    code = "".join(context.args or [])
+    if not code:
+        await reply(update, context, deps.catalogue.t(lang, "join.usage"))
+        return
+    try:
+        joined = await deps.services.invites.join(user.id, code, display_name=user.full_name)
+    except DomainError as error:
+        await reply(update, context, error_text(deps, lang, error))
+        return
+    deps.wake_sender()
+    unit = unit_name(deps.plan, lang, joined.unit_id)
+    text = deps.catalogue.t(lang, "join.joined", unit=unit)
+    if joined.previous_unit_id is not None:
+        previous = unit_name(deps.plan, lang, joined.previous_unit_id)
+        text += "\n" + deps.catalogue.t(lang, "join.joined_moved", previous=previous)
+    await reply(update, context, text)
+    await set_liaison_menu(context.bot, deps.catalogue, chat.id, lang)
+
+
+# -- office: /invite and /remove_liaison ---------------------------------------------------------
+
+
+async def _office_or_refuse(update: Update, context: BotContext, lang: str) -> bool:
+    user = update.effective_user
+    if user is None:
+        return False
+    if (await roles_of(context, user.id)).office:
+        return True
+    await reply(update, context, context.deps.catalogue.t(lang, "join.office_only"))
+    return False
+
+
+def _unit_list(deps: Deps, lang: str) -> Html:
+    lines = [
+        deps.catalogue.t(lang, "join.unit_line", unit_id=u.id, name=unit_name(deps.plan, lang, u.id))
+        for u in deps.plan.units
+    ]
+    return Html("\n".join(lines))
+
+
+async def invite_command(update: Update, context: BotContext) -> None:
+    """/invite UNIT_ID [DAYS] (office): a fresh single-use code for the unit, shown once."""
+    user = update.effective_user
+    if user is None:
+        return
+    deps = context.deps
+    lang = await user_language(update, context)
+    if not await _office_or_refuse(update, context, lang):
+        return
+    args = list(context.args or [])
+    days_text = args.pop() if len(args) > 1 and args[-1].isdigit() else None
+    typed = " ".join(args).strip()
+    if not typed:
+        usage = deps.catalogue.t(
+            lang,
+            "join.invite_usage",
+            units=_unit_list(deps, lang),
+            days=DEFAULT_TTL.days,
+            max_days=MAX_TTL.days,
+        )
+        await reply(update, context, usage)
+        return
+    unit_id = find_unit(deps.plan, typed)
+    if unit_id is None:
+        text = deps.catalogue.t(lang, "join.error_unit", unit_id=_short(typed))
+        await reply(update, context, text + "\n\n" + _unit_list(deps, lang))
+        return
+    ttl = timedelta(days=int(days_text)) if days_text is not None and len(days_text) <= 4 else DEFAULT_TTL
+    try:
+        invite = await deps.services.invites.create(user.id, unit_id, ttl)
+    except DomainError as error:
+        await reply(update, context, error_text(deps, lang, error))
+        return
+    fmt: CaseFormatter = formatter(deps, lang)
+    text = deps.catalogue.t(
+        lang,
+        "join.invite_created",
+        unit=unit_name(deps.plan, lang, unit_id),
+        code=invite.code,
+        expires=Html(fmt.format_datetime(invite.expires_at)),
+        bot=context.bot.username or "",
+    )
+    await reply(update, context, text)
+
+
+async def remove_liaison_command(update: Update, context: BotContext) -> None:
+    """/remove_liaison USER_ID (office): ends the binding; the user is told and loses the menu."""
+    user = update.effective_user
+    if user is None:
+        return
+    deps = context.deps
+    lang = await user_language(update, context)
+    if not await _office_or_refuse(update, context, lang):
+        return
+    typed = " ".join(context.args or []).strip()
+    if not typed.isdigit() or len(typed) > 15:
+        await reply(update, context, deps.catalogue.t(lang, "join.remove_usage"))
+        return
+    liaison_id = int(typed)
+    try:
+        unit_id = await deps.services.invites.remove_liaison(user.id, liaison_id)
+    except DomainError as error:
+        await reply(update, context, error_text(deps, lang, error))
+        return
+    deps.wake_sender()
+    await drop_chat_menu(context.bot, liaison_id)
+    text = deps.catalogue.t(
+        lang, "join.removed_done", user_id=liaison_id, unit=unit_name(deps.plan, lang, unit_id)
+    )
+    await reply(update, context, text)
+
+
+# -- python -m bot invite UNIT_ID [--ttl-days N] (first set-up, before any office member exists) --
+
+
+def configure_invite_cli(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("unit", metavar="UNIT_ID", help="the unit's id in the plan (or its name)")
+    parser.add_argument(
+        "--ttl-days",
+        type=int,
+        default=DEFAULT_TTL.days,
+        metavar="N",
+        help=f"days the code stays valid (default {DEFAULT_TTL.days}, at most {MAX_TTL.days})",
+    )
+
+
+def run_invite_cli(args: argparse.Namespace) -> int:
+    """Prints a fresh invite code for the unit; nothing is audited (there is no office member
+    behind it: whoever runs the server's command line is trusted with it)."""
+    # imported here: bot.cli imports this module for SUBCOMMANDS
+    from bot import cli
+    from bot.app import make_deps
+
+    settings = cli.load_settings()
+    cli.configure_logging(settings.log_level)
+    plan = cli._load_plan_or_exit(settings.plan_file, settings.campaign_start)
+    unit_id = find_unit(plan, args.unit)
+    if unit_id is None:
+        known = "\n".join(f"  {u.id}  {u.name}" for u in plan.units)
+        raise cli.CliExit(f"No unit {args.unit!r} in the plan. Units:\n{known}", cli.EXIT_CONFIG)
+    if not 1 <= args.ttl_days <= MAX_TTL.days:
+        raise cli.CliExit(f"--ttl-days must be between 1 and {MAX_TTL.days}", cli.EXIT_CONFIG)
+    cli._ensure_schema_or_exit(settings.database_url)
+    deps = make_deps(settings, plan)
+
+    async def create() -> CreatedInvite:
+        try:
+            # the units table may still be empty before the bot's first start
+            await sync_plan_units(plan, deps.uow)
+            return await deps.services.invites.create(None, unit_id, timedelta(days=args.ttl_days))
+        finally:
+            await deps.aclose()
+
+    invite = asyncio.run(create())
+    unit = plan.unit(unit_id)
+    print(f"Invite code for {unit.name} ({unit.id}): {invite.code}")
+    print(
+        f"Valid until {invite.expires_at.astimezone(settings.tz).isoformat(timespec='minutes')}, usable once."
+    )
+    print(f"The unit's liaison sends the bot, in a private chat: /join {invite.code}")
+    return cli.EXIT_OK

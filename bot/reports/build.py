@@ -1,0 +1,265 @@
+"""Reports put together: the statistics (``storage.stats``), their text, chart and tables.
+
+One entry point per product: ``digest`` (daily or weekly, SPEC §6), ``scoreboard``
+(绩效评估), ``export`` (cases, events and the scoreboard) and ``public`` (/stats, SPEC §4.3).
+The office commands, the scheduled digest job and ``python -m bot report`` all use these, so a
+digest looks the same in the chat, in the office group and on disk.
+
+Reads go through a read-only session (on SQLite they never hold up the bot's writes); charts
+are drawn in a worker thread, and a long export yields to the event loop between pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta, tzinfo
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import Catalogue
+from bot.reports import charts, tables, text
+from bot.reports.labels import Labels
+from bot.reports.tables import CSV_MIME, XLSX_MIME, CsvWriter, Rows, Table, XlsxWriter
+from core.deadlines import DeadlineRules
+from core.plan import Plan
+from core.stats import DailyDigest, ExportFilter, Period, PeriodKind, PublicStats, WeeklyDigest, week_of
+from storage.stats import StatsReader
+
+PNG_MIME = "image/png"
+YIELD_EVERY = 500  # rows written between two yields to the event loop
+
+
+class ReportKind(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class ExportTooLarge(Exception):
+    """More rows than a chat export may carry; the CLI has no limit."""
+
+    def __init__(self, rows: int, limit: int) -> None:
+        super().__init__(f"{rows} rows, more than {limit}")
+        self.rows, self.limit = rows, limit
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFile:
+    name: str
+    mime: str
+    data: bytes | None = None  # in memory (charts, small workbooks) ...
+    path: Path | None = None  # ... or on disk (exports)
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path.read_bytes()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    stem: str  # file names start with it: digest-daily-2026-11-23
+    title: str  # plain text, for captions and the HTML page
+    text: str  # HTML message text
+    chart: ReportFile | None = None
+    files: tuple[ReportFile, ...] = ()
+    rows: int = 0  # exports: cases + events written
+
+
+def digest_kind_for(period: Period) -> ReportKind:
+    """A one-day period gets the daily digest; anything longer the weekly one's contents."""
+    return ReportKind.DAILY if period.days == 1 else ReportKind.WEEKLY
+
+
+@dataclass(slots=True)
+class Reports:
+    session_factory: async_sessionmaker[AsyncSession]  # read-only (storage.stats.read_only_factory)
+    plan: Plan
+    rules: DeadlineRules
+    catalogue: Catalogue
+
+    @property
+    def tz(self) -> tzinfo:
+        return self.rules.tz
+
+    def labels(self, lang: str) -> Labels:
+        return Labels(self.catalogue, self.plan, lang, self.tz)
+
+    async def _read(self, work: Callable[[StatsReader], Any]) -> Any:
+        async with self.session_factory() as session:
+            return await work(StatsReader(session, self.rules, self.plan))
+
+    # -- digests -------------------------------------------------------------------------------
+
+    async def digest(
+        self,
+        kind: ReportKind,
+        today: date,
+        *,
+        period: Period | None = None,
+        lang: str = "zh",
+        with_csv: bool = False,
+    ) -> Report:
+        """The daily digest (new cases of ``period``, default yesterday; deadlines as of
+        ``today``) or the weekly one (``period``, default the previous Monday..Sunday)."""
+        labels = self.labels(lang)
+        escalate = self.rules.escalate_after
+        if kind is ReportKind.DAILY:
+            day = period or Period.day(today - timedelta(days=1), PeriodKind.DAILY)
+            daily: DailyDigest = await self._read(lambda r: r.daily_digest_for(day, today))
+            body = text.daily_text(daily, labels, escalate_after=escalate)
+            png = await asyncio.to_thread(charts.daily_chart, daily, labels)
+            sheets = tables.daily_tables(daily, labels)
+            stem = f"digest-daily-{today.isoformat()}"
+            title = labels.p("digest.daily_chart_title", date=labels.date(today))
+        else:
+            week = period or week_of(today - timedelta(days=7))
+            weekly: WeeklyDigest = await self._read(lambda r: r.weekly_digest(today, week))
+            body = text.weekly_text(weekly, labels, escalate_after=escalate)
+            png = await asyncio.to_thread(charts.weekly_chart, weekly, labels)
+            sheets = tables.weekly_tables(weekly, labels)
+            stem = f"digest-weekly-{_stem(week)}"
+            title = labels.p("digest.weekly_chart_title", period=labels.period(week))
+        return self._bundle(stem, title, body, png, sheets, labels, with_csv)
+
+    def _bundle(
+        self,
+        stem: str,
+        title: str,
+        body: str,
+        png: bytes,
+        sheets: list[tuple[Table, Rows]],
+        labels: Labels,
+        with_csv: bool,
+    ) -> Report:
+        materialised = [(table, list(rows)) for table, rows in sheets]
+        files = [ReportFile(f"{stem}.xlsx", XLSX_MIME, tables.xlsx_bytes(materialised, labels))]
+        if with_csv:
+            files += [
+                ReportFile(f"{stem}-{table.name}.csv", CSV_MIME, tables.csv_bytes(table, rows, labels))
+                for table, rows in materialised
+            ]
+        return Report(stem, title, body, ReportFile(f"{stem}.png", PNG_MIME, png), tuple(files))
+
+    # -- scoreboard ----------------------------------------------------------------------------
+
+    async def scoreboard(
+        self,
+        period: Period,
+        today: date,
+        *,
+        area: str | None = None,
+        unit: str | None = None,
+        lang: str = "zh",
+        with_csv: bool = False,
+    ) -> Report:
+        labels = self.labels(lang)
+        board = await self._read(lambda r: r.scoreboard(period, today, area=area, unit=unit))
+        body = text.scoreboard_text(board, labels)
+        png = await asyncio.to_thread(charts.scoreboard_chart, board, labels)
+        stem = f"scoreboard-{_stem(period)}"
+        title = labels.p("scoreboard.chart_title", period=labels.period(period))
+        sheets: list[tuple[Table, Rows]] = [(tables.SCOREBOARD, tables.scoreboard_rows(board, labels))]
+        return self._bundle(stem, title, body, png, sheets, labels, with_csv)
+
+    # -- exports -------------------------------------------------------------------------------
+
+    async def export(
+        self,
+        flt: ExportFilter,
+        today: date,
+        out_dir: Path,
+        *,
+        lang: str = "zh",
+        xlsx: bool = True,
+        with_csv: bool = False,
+        max_rows: int | None = None,
+    ) -> Report:
+        """Cases, events and the scoreboard of ``flt`` into ``out_dir``: one XLSX with a sheet
+        each and/or one CSV each. Raises ExportTooLarge past ``max_rows`` (cases + events)."""
+        labels = self.labels(lang)
+        stem = "export-" + "-".join(x for x in (_stem(flt.period), flt.area, flt.unit) if x)
+        await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
+        async with self.session_factory() as session:
+            reader = StatsReader(session, self.rules, self.plan)
+            if max_rows is not None:
+                counted = await reader.count_cases(flt) + await reader.count_events(flt)
+                if counted > max_rows:
+                    raise ExportTooLarge(counted, max_rows)
+            board = await reader.scoreboard(flt.period, today, area=flt.area, unit=flt.unit)
+            sources: list[tuple[Table, Callable[[], AsyncIterator[list[Any]]]]] = [
+                (tables.CASES, lambda: _rows(reader.iter_cases(flt), tables.case_row, labels)),
+                (tables.EVENTS, lambda: _rows(reader.iter_events(flt), tables.event_row, labels)),
+                (tables.SCOREBOARD, lambda: _list(tables.scoreboard_rows(board, labels))),
+            ]
+            files: list[ReportFile] = []
+            counts: dict[str, int] = {}
+            if xlsx:
+                writer = XlsxWriter(labels)
+                for table, make in sources:
+                    sheet = writer.sheet(table)
+                    async for row in make():
+                        sheet.append(row)
+                    sheet.close()
+                    counts[table.name] = sheet.rows
+                path = out_dir / f"{stem}.xlsx"
+                await asyncio.to_thread(writer.save, str(path))
+                files.append(ReportFile(path.name, XLSX_MIME, path=path))
+            if with_csv:
+                for table, make in sources:
+                    path = out_dir / f"{stem}-{table.name}.csv"
+                    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+                        csv_writer = CsvWriter(fh, table, labels)
+                        async for row in make():
+                            csv_writer.append(row)
+                    counts[table.name] = csv_writer.rows
+                    files.append(ReportFile(path.name, CSV_MIME, path=path))
+        cases, events = counts.get("cases", 0), counts.get("events", 0)
+        title = labels.p("export.title", period=labels.period(flt.period))
+        body = labels.t(
+            "export.caption",
+            period=labels.period(flt.period),
+            area=labels.area(flt.area) if flt.area else labels.p("export.all"),
+            unit=labels.unit(flt.unit) if flt.unit else labels.p("export.all"),
+            cases=cases,
+            events=events,
+        )
+        return Report(stem, title, body, None, tuple(files), rows=cases + events)
+
+    # -- public ----------------------------------------------------------------------------------
+
+    async def public_stats(self, today: date) -> PublicStats:
+        stats: PublicStats = await self._read(lambda r: r.public_stats(today))
+        return stats
+
+    def public_text(self, stats: PublicStats, lang: str) -> str:
+        return text.public_text(stats, self.labels(lang))
+
+
+def _stem(period: Period) -> str:
+    return (
+        period.first.isoformat()
+        if period.days == 1
+        else f"{period.first.isoformat()}_{period.last.isoformat()}"
+    )
+
+
+async def _rows(
+    records: AsyncIterator[Any], to_row: Callable[[Any, Labels], list[Any]], labels: Labels
+) -> AsyncIterator[list[Any]]:
+    n = 0
+    async for record in records:
+        yield to_row(record, labels)
+        n += 1
+        if n % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # let the bot answer others while a long export runs
+
+
+async def _list(rows: Rows) -> AsyncIterator[list[Any]]:
+    for row in rows:
+        yield list(row)

@@ -1,0 +1,537 @@
+"""The periodic pass (SPEC §3, §7): everything time-driven, computed from the database.
+
+The running bot calls ``PeriodicPass.run`` every minute (``bot.tick``); ``python -m bot tick``
+calls it once. Nothing is scheduled in memory per case: each pass asks the database which
+deadlines are near or missed (``cases.list_due``, ``cases.list_awaiting_follow_up``: indexed
+SQL filters, never every case) and works out from the dates alone what is owed today.
+
+Exactly once, whatever runs it:
+- A lease (``leases.try_acquire("periodic", ...)``) keeps two instances from running a pass at
+  the same time.
+- Every notice has a dedup key derived from ``Reminder.key`` (case, deadline, kind, due date),
+  and the outbox refuses a key it has seen, so a second pass (after a crash, on another
+  instance, or a minute later) queues nothing twice. An extension moves the due date, and so
+  earns fresh reminders.
+- The supervision (督办) and escalation (通报) facts are internal case events, recorded in the
+  same transaction as their notices, and looked for before being recorded again.
+
+Quiet hours: a notice created at night is held back (``not_before``) until they end. A blue or
+yellow warning that could only arrive on a later day is stale and is not queued.
+
+Each case is handled in its own unit of work, so one bad case is logged and skipped rather
+than stopping the pass for everyone else.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from core.cases import Case, CaseEvent, Satisfaction, Visibility
+from core.clock import Clock
+from core.deadlines import CaseDeadlines, Deadline, DeadlineRules, QuietHours, Reminder, ReminderKind
+from core.notices import JsonScalar, Notice
+from core.plan import Deliverable, Phase, Plan, Producer
+from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.reports import ReportStatus
+from core.services.workflow import Who, apply_action, tell_citizen, tell_office, tell_unit
+from core.states import Action, Actor, CaseState
+
+log = logging.getLogger("core.periodic")
+
+LEASE_NAME = "periodic"
+# Long enough for a slow pass; short enough that a crashed instance's lease runs out soon and
+# another instance takes over. The pass renews it between its steps.
+DEFAULT_LEASE_TTL = timedelta(minutes=5)
+
+# Case event kinds written by the pass. "escalated" is what the weekly digest's notice list
+# (通报) queries; "supervision" records that the 督办通知 went out.
+SUPERVISION_EVENT = "supervision"
+ESCALATED_EVENT = "escalated"
+
+# Phase reminders for unit deliverables: n working days before the due date (0: the due day).
+DEFAULT_PHASE_REMINDER_DAYS = (3, 1, 0)
+
+_DEADLINE_KEYS = {Deadline.SIGN: "reminder.deadline_sign", Deadline.ANSWER: "reminder.deadline_answer"}
+
+
+class DigestKind(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRequest:
+    """What the pass asks of the digest job.
+
+    ``day`` is the local date the digest is for (the Monday, for a weekly one). The job
+    must put ``dedup_key`` on the outbox row(s) it writes (``f"{dedup_key}:{part}"`` when it
+    sends several, e.g. text and chart) and ``not_before`` on them (quiet hours); that is what
+    keeps a digest to one per day across restarts and instances.
+    """
+
+    kind: DigestKind
+    day: date
+    now: datetime
+    not_before: datetime | None
+    dedup_key: str
+
+
+PhaseJob = Callable[[datetime, datetime | None], Awaitable[int]]
+"""Announces the phases opening today (``CampaignService.open_phases_due(now, not_before=)``),
+once each by its own dedup keys; returns how many notices it queued. None: no announcements."""
+
+DigestJob = Callable[[DigestRequest], Awaitable[bool]]
+"""Builds and queues one digest; True if it queued something (False: its dedup key was used
+already). Supplied by the office features; None means no digests."""
+
+
+@dataclass(slots=True)
+class PassSummary:
+    """What one pass did, for the log, ``tick``'s output and tests. Reminder counts are of
+    reminders acted on (each may queue several notices: every liaison, the office copy);
+    ``notices`` counts the outbox rows queued."""
+
+    ran: bool = True  # False: another instance holds the lease
+    blue: int = 0
+    yellow: int = 0
+    supervision: int = 0
+    escalated: int = 0
+    follow_up_closed: int = 0
+    phases_announced: int = 0  # notices queued by the phase job
+    phase_reminders: int = 0
+    digests: int = 0
+    notices: int = 0
+    errors: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "ran"}
+
+    @property
+    def total(self) -> int:
+        """Things done (not counting notices and errors): zero means nothing was owed."""
+        counts = self.counts()
+        return sum(v for k, v in counts.items() if k not in ("notices", "errors"))
+
+    def __str__(self) -> str:
+        if not self.ran:
+            return "skipped (another instance holds the lease)"
+        return " ".join(f"{name}={value}" for name, value in self.counts().items())
+
+
+def default_holder() -> str:
+    """Who holds the lease: host, process and a random tag (two passes in one process, as in
+    tests, are still two holders)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(slots=True)
+class PeriodicPass:
+    uow: UnitOfWorkFactory
+    plan: Plan
+    clock: Clock
+    deadlines: DeadlineRules
+    quiet_hours: QuietHours
+    office_chat_id: int | None = None
+    holder: str = field(default_factory=default_holder)
+    lease_ttl: timedelta = DEFAULT_LEASE_TTL
+    phase_job: PhaseJob | None = None
+    digest_job: DigestJob | None = None
+    digest_hour: int = 8  # local hour from which the day's digest goes out
+    weekly_digest_weekday: int = 0  # Monday
+    phase_reminder_days: tuple[int, ...] = DEFAULT_PHASE_REMINDER_DAYS
+    # Keys this process has finished today (committed, or found done by someone else): later
+    # passes of the same day skip them without opening a transaction. Only a shortcut: the
+    # database (dedup keys, events) is what guarantees once. Cleared when the day changes, so
+    # it stays as small as one day's work.
+    _done: set[str] = field(init=False, default_factory=set)
+    _done_day: date | None = field(init=False, default=None)
+
+    async def run(self, now: datetime | None = None) -> PassSummary:
+        """One pass at ``now`` (default: the clock's time). Returns what it did; ``ran`` is
+        False when another instance is running a pass."""
+        now = now if now is not None else self.clock.now()
+        if not await self._lease(now):
+            log.info("periodic pass skipped: another instance holds the lease")
+            return PassSummary(ran=False)
+        summary = PassSummary()
+        try:
+            today = self.deadlines.local_date(now)
+            if self._done_day != today:
+                self._done.clear()
+                self._done_day = today
+            not_before = self._not_before(now)
+            steps = (
+                self._deadline_reminders,
+                self._follow_up_timeouts,
+                self._phase_announcements,
+                self._phase_reminders,
+                self._digests,
+            )
+            for i, step in enumerate(steps):
+                if i and not await self._lease(max(now, self.clock.now())):
+                    log.warning("periodic pass lost its lease; stopping before %s", step.__name__)
+                    break
+                try:
+                    await step(now, today, not_before, summary)
+                except Exception:
+                    log.exception("periodic pass: %s failed", step.__name__)
+                    summary.errors += 1
+        finally:
+            await self._release()
+        log.info("periodic pass at %s: %s", now.isoformat(), summary)
+        return summary
+
+    # -- the lease --------------------------------------------------------------------------
+
+    async def _lease(self, now: datetime) -> bool:
+        """Take or renew the lease (committed at once, so other instances see it)."""
+        async with self.uow() as uow:
+            acquired = await uow.leases.try_acquire(LEASE_NAME, self.holder, now=now, ttl=self.lease_ttl)
+            await uow.commit()
+        return acquired
+
+    async def _release(self) -> None:
+        try:
+            async with self.uow() as uow:
+                await uow.leases.release(LEASE_NAME, self.holder)
+                await uow.commit()
+        except Exception:  # the lease runs out by itself; never hide the pass's own outcome
+            log.exception("periodic pass: releasing the lease failed")
+
+    def _not_before(self, now: datetime) -> datetime | None:
+        allowed = self.quiet_hours.next_allowed(now)
+        return allowed if allowed > now else None
+
+    def _delivery_day(self, now: datetime, not_before: datetime | None) -> date:
+        return self.deadlines.local_date(not_before or now)
+
+    # -- three-colour warnings, supervision, escalation ---------------------------------------
+
+    def _owed(self, case: Case, today: date, now: datetime, not_before: datetime | None) -> list[Reminder]:
+        """Reminders due for ``case`` today, minus those done already and stale warnings."""
+        if case.id is None or case.answer_due is None:
+            return []
+        if case.sign_due is None and case.state is CaseState.ASSIGNED:
+            return []
+        # outside "assigned" the sign-for date plays no part (pending_deadlines drops it)
+        dates = CaseDeadlines(case.sign_due or case.answer_due, case.answer_due)
+        reminders = self.deadlines.reminders_due(case.id, case.state, dates, today)
+        # blue and yellow are about today: one that could only arrive tomorrow would be wrong
+        fresh = self._delivery_day(now, not_before) == today
+        return [
+            r
+            for r in reminders
+            if r.key not in self._done and (fresh or r.kind not in (ReminderKind.BLUE, ReminderKind.YELLOW))
+        ]
+
+    async def _deadline_reminders(
+        self, now: datetime, today: date, not_before: datetime | None, summary: PassSummary
+    ) -> None:
+        async with self.uow() as uow:
+            listed = await uow.cases.list_due(self.deadlines.reminder_horizon(today))
+        for case in listed:
+            if not self._owed(case, today, now, not_before):
+                continue
+            assert case.id is not None
+            try:
+                done = await self._remind_case(case.id, today, now, not_before, summary)
+            except Exception:
+                log.exception("periodic pass: reminders for case %s failed", case.id)
+                summary.errors += 1
+                continue
+            self._done.update(done)
+
+    async def _remind_case(
+        self, case_id: int, today: date, now: datetime, not_before: datetime | None, summary: PassSummary
+    ) -> list[str]:
+        """Send what ``case_id`` is owed today in one transaction; returns the keys done."""
+        counts = PassSummary()
+        async with self.uow() as uow:
+            # locked and read again: it may have been signed or answered since it was listed
+            case = await uow.cases.get(case_id, for_update=True)
+            if case is None:
+                return []
+            owed = self._owed(case, today, now, not_before)
+            history: list[CaseEvent] | None = None
+            for reminder in owed:
+                if reminder.kind in (ReminderKind.BLUE, ReminderKind.YELLOW):
+                    queued = await self._warn(uow, case, reminder, now, not_before)
+                    counts.notices += queued
+                    if queued and reminder.kind is ReminderKind.BLUE:
+                        counts.blue += 1
+                    elif queued:
+                        counts.yellow += 1
+                    continue
+                if history is None:
+                    history = await uow.events.list(case_id, include_internal=True)
+                kind = SUPERVISION_EVENT if reminder.kind is ReminderKind.SUPERVISION else ESCALATED_EVENT
+                if any(e.kind == kind and e.data.get("key") == reminder.key for e in history):
+                    continue  # another instance, or an earlier day, did it
+                queued = await self._supervise(uow, case, reminder, kind, today, now, not_before)
+                counts.notices += queued
+                if kind == SUPERVISION_EVENT:
+                    counts.supervision += 1
+                else:
+                    counts.escalated += 1
+            await uow.commit()
+        for name, value in counts.counts().items():
+            setattr(summary, name, getattr(summary, name) + value)
+        return [r.key for r in owed]
+
+    @staticmethod
+    def _case_params(case: Case, reminder: Reminder) -> dict[str, JsonScalar | list[str]]:
+        # never the complainant: units must not learn who complained
+        return {
+            "tracking_no": case.tracking_no,
+            "case_area": case.area,
+            "deadline_key": _DEADLINE_KEYS[reminder.deadline],
+            "due_date": reminder.due.isoformat(),
+        }
+
+    async def _warn(
+        self, uow: UnitOfWork, case: Case, reminder: Reminder, now: datetime, not_before: datetime | None
+    ) -> int:
+        """Blue or yellow warning to the lead units' liaisons."""
+        key = "reminder.blue" if reminder.kind is ReminderKind.BLUE else "reminder.yellow"
+        queued = 0
+        for unit_id in case.lead_unit_ids:
+            queued += await tell_unit(
+                uow,
+                unit_id,
+                key,
+                now,
+                dedup_key=f"rem:{reminder.key}:{unit_id}",
+                params=self._case_params(case, reminder),
+                not_before=not_before,
+            )
+        return queued
+
+    async def _supervise(
+        self,
+        uow: UnitOfWork,
+        case: Case,
+        reminder: Reminder,
+        kind: str,
+        today: date,
+        now: datetime,
+        not_before: datetime | None,
+    ) -> int:
+        """督办通知 (or 通报 escalation): the event, the lead units' notice, the office's copy."""
+        assert case.id is not None
+        overdue = self.deadlines.overdue_by(reminder.due, today)
+        await uow.events.add(
+            CaseEvent(
+                case_id=case.id,
+                at=now,
+                actor=Actor.SYSTEM,
+                actor_ref="system",
+                kind=kind,
+                visibility=Visibility.INTERNAL,
+                data={
+                    "key": reminder.key,
+                    "deadline": reminder.deadline.value,
+                    "due": reminder.due.isoformat(),
+                    "overdue_days": overdue,
+                    "lead": list(case.lead_unit_ids),
+                },
+            )
+        )
+        params = {**self._case_params(case, reminder), "overdue_days": overdue}
+        unit_key, office_key = (
+            ("supervision.notice", "supervision.office_copy")
+            if kind == SUPERVISION_EVENT
+            else ("supervision.escalated_unit", "supervision.escalated_office")
+        )
+        queued = 0
+        for unit_id in case.lead_unit_ids:
+            queued += await tell_unit(
+                uow,
+                unit_id,
+                unit_key,
+                now,
+                dedup_key=f"rem:{reminder.key}:{unit_id}",
+                params=params,
+                not_before=not_before,
+            )
+        queued += await tell_office(
+            uow,
+            self.office_chat_id,
+            office_key,
+            now,
+            dedup_key=f"rem:{reminder.key}:office",
+            params={**params, "lead_units": list(case.lead_unit_ids)},
+            not_before=not_before,
+        )
+        return queued
+
+    # -- follow-up (回访) timeout --------------------------------------------------------------
+
+    async def _follow_up_timeouts(
+        self, now: datetime, today: date, not_before: datetime | None, summary: PassSummary
+    ) -> None:
+        async with self.uow() as uow:
+            waiting = await uow.cases.list_awaiting_follow_up(now - self.deadlines.follow_up)
+        for case in waiting:
+            assert case.id is not None
+            try:
+                queued = await self._close_unanswered(case.id, now, not_before)
+            except Exception:
+                log.exception("periodic pass: follow-up timeout for case %s failed", case.id)
+                summary.errors += 1
+                continue
+            if queued is not None:
+                summary.follow_up_closed += 1
+                summary.notices += queued
+
+    async def _close_unanswered(self, case_id: int, now: datetime, not_before: datetime | None) -> int | None:
+        """Close an answered case the citizen did not rate in time, as "no response" (never
+        counted as satisfied). Returns the notices queued, or None if nothing was due after
+        all (rated or moved on since it was listed)."""
+        async with self.uow() as uow:
+            case = await uow.cases.get(case_id, for_update=True)
+            if (
+                case is None
+                or case.state is not CaseState.ANSWERED
+                or case.satisfaction is not None
+                or case.answered_at is None
+                or self.deadlines.follow_up_expires(case.answered_at) > now
+            ):
+                return None
+            case.satisfaction = Satisfaction.NO_RESPONSE
+            case.closed_at = now
+            data: dict[str, object] = {"satisfaction": Satisfaction.NO_RESPONSE.value}
+            await apply_action(uow, case, Action.CLOSE, Who.system(), now, data=data)
+            told = await tell_citizen(
+                uow,
+                case,
+                "reminder.follow_up_closed",
+                now,
+                # per answer: a reopened and answered-again case may time out again
+                dedup_key=f"follow-up-timeout:{case_id}:{case.answered_at.isoformat()}",
+                not_before=not_before,
+            )
+            await uow.commit()
+        return int(told)
+
+    # -- phases: announcements and reminders for unit reports ----------------------------------
+
+    async def _phase_announcements(
+        self, now: datetime, today: date, not_before: datetime | None, summary: PassSummary
+    ) -> None:
+        if self.phase_job is not None:
+            queued = await self.phase_job(now, not_before)
+            summary.phases_announced += queued
+            summary.notices += queued
+
+    def _reminder_days(self, due: date) -> dict[date, int]:
+        """Reminder day → working days left (0: the due day itself)."""
+        days: dict[date, int] = {}
+        for n in self.phase_reminder_days:
+            day = due
+            for _ in range(n):
+                day = self.deadlines.wd.previous_workday(day)
+            days[day] = n
+        return days
+
+    async def _phase_reminders(
+        self, now: datetime, today: date, not_before: datetime | None, summary: PassSummary
+    ) -> None:
+        """Remind every unit that has not handed in a fixed-date unit deliverable (the
+        self-inspection report) of its due date, on the plan's reminder days, while its phase
+        is open. Driven by the plan: any phase, any deliverable the units produce by a date."""
+        for phase in self.plan.phases:
+            for deliverable in phase.deliverables:
+                if deliverable.by is not Producer.UNITS or deliverable.due is None:
+                    continue
+                # a due date on a day off moves to the next working day (as the report
+                # service counts it), which may lie just after the phase's last day
+                due = self.deadlines.wd.add_working_days(deliverable.due, 0)
+                if not phase.start <= today <= max(phase.end, due):
+                    continue
+                left = self._reminder_days(due).get(today)
+                done_key = f"report-due:{deliverable.id}:{today.isoformat()}"
+                if left is None or done_key in self._done:
+                    continue
+                units, queued = await self._remind_units(
+                    phase, deliverable, due, left, today, now, not_before
+                )
+                summary.phase_reminders += units
+                summary.notices += queued
+                self._done.add(done_key)
+
+    async def _remind_units(
+        self,
+        phase: Phase,
+        deliverable: Deliverable,
+        due: date,
+        left: int,
+        today: date,
+        now: datetime,
+        not_before: datetime | None,
+    ) -> tuple[int, int]:
+        units_reminded = queued_total = 0
+        async with self.uow() as uow:
+            for unit in await uow.units.list():
+                # a report filed for this phase counts unless the office sent it back
+                filed = await uow.reports.list(unit_id=unit.id, phase_id=phase.id)
+                if any(r.status is not ReportStatus.RETURNED for r in filed):
+                    continue
+                queued = 0
+                for liaison in await uow.liaisons.list_for_unit(unit.id):
+                    # names from the plan in the liaison's language (the catalogue gives the
+                    # same placeholders to both languages)
+                    user = await uow.users.get(liaison.user_id)
+                    en = user is not None and user.language == "en"
+                    name = (deliverable.name_en or deliverable.name) if en else deliverable.name
+                    notice = Notice(
+                        chat_id=liaison.user_id,
+                        user_id=liaison.user_id,
+                        text_key="reminder.report_due_today" if left == 0 else "reminder.report_due",
+                        params={
+                            "deliverable": name,
+                            "phase": (phase.name_en or phase.name) if en else phase.name,
+                            "due_date": due.isoformat(),
+                            "days_left": left,
+                        },
+                        dedup_key=f"report-due:{deliverable.id}:{unit.id}:{today.isoformat()}:{liaison.user_id}",
+                        not_before=not_before,
+                    )
+                    queued += await uow.outbox.add(notice.to_outbox(now))
+                units_reminded += queued > 0
+                queued_total += queued
+            await uow.commit()
+        return units_reminded, queued_total
+
+    # -- scheduled digests ---------------------------------------------------------------------
+
+    async def _digests(
+        self, now: datetime, today: date, not_before: datetime | None, summary: PassSummary
+    ) -> None:
+        """Ask for the day's digest from ``digest_hour`` on, and on the weekly digest's weekday
+        for the week's too. Once per process and day here; the job's dedup key makes it once
+        across restarts and instances."""
+        if self.digest_job is None or now.astimezone(self.deadlines.tz).hour < self.digest_hour:
+            return
+        requests = [self._digest_request(DigestKind.DAILY, today, now, not_before)]
+        if today.weekday() == self.weekly_digest_weekday:
+            requests.append(self._digest_request(DigestKind.WEEKLY, today, now, not_before))
+        for request in requests:
+            if request.dedup_key in self._done:
+                continue
+            if await self.digest_job(request):
+                summary.digests += 1
+            self._done.add(request.dedup_key)
+
+    @staticmethod
+    def _digest_request(
+        kind: DigestKind, day: date, now: datetime, not_before: datetime | None
+    ) -> DigestRequest:
+        key = f"digest:{kind.value}:{day.isoformat()}"
+        return DigestRequest(kind=kind, day=day, now=now, not_before=not_before, dedup_key=key)

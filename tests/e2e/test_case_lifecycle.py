@@ -1,0 +1,201 @@
+"""A case's whole life through the real process (SPEC §3, §5, §7): ``python -m bot`` against
+the local Bot API stand-in. The office's first invite code comes from ``python -m bot invite``;
+the liaison joins with ``/join``; a citizen files a complaint through the dialog; the lead
+unit's liaison is notified (by the outbox sender running inside the process), signs for the
+case and answers; the citizen receives the answer with the follow-up question and rates it."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import Catalogue
+from tests.e2e.conftest import TOKEN, clean_env, run_bot
+from tests.support.botapi_standin import BotApiStandin, SentMessage
+from tests.support.updates import TgUser, UpdateFactory
+
+pytestmark = pytest.mark.e2e
+
+CITIZEN = TgUser(100_601, "张三", "zh-hans")
+LIAISON = TgUser(800_601, "刘六", "zh-hans")
+DESCRIPTION = "区政务中心的工作人员上班时间玩手机，办事拖拉，让我跑了三趟"  # conduct, confidently
+REPLY = "经调查核实，窗口工作人员上班时间玩手机属实，已批评教育并通报，向您致歉。"
+STEP = 30.0  # seconds to wait for any one answer of the bot
+CODE = re.compile(r"Invite code for .*: ([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})")
+TRACKING = re.compile(r"ZH-\d{4}-\d{6}")
+
+
+class Chat:
+    """One user's private chat with the bot, seen through the stand-in."""
+
+    def __init__(self, api: BotApiStandin, user: TgUser, make: UpdateFactory) -> None:
+        self.api, self.user, self.make = api, user, make
+        self.seen = 0  # messages to this chat already looked at
+
+    async def expect(self, predicate: Callable[[SentMessage], bool], what: str) -> SentMessage:
+        """The next message (or edit) to this chat that satisfies ``predicate``."""
+        try:
+            message = await self.api.wait_for_message(self.user.id, predicate, STEP, after=self.seen)
+        except TimeoutError as exc:
+            raise AssertionError(f"{self.user.first_name} never got {what}: {exc}") from None
+        self.seen = self.api.sent_to(self.user.id).index(message) + 1
+        return message
+
+    async def expect_text(self, needle: str) -> SentMessage:
+        return await self.expect(lambda m: needle in m.text, repr(needle))
+
+    async def expect_button(self, *, label: str | None = None, data: str | None = None) -> SentMessage:
+        def has(m: SentMessage) -> bool:
+            return any((label is None or t == label) and (data is None or d == data) for t, d in m.buttons)
+
+        return await self.expect(has, f"a button {label or data!r}")
+
+    def say(self, text: str) -> None:
+        self.api.push_update(self.make.text(self.user, text))
+
+    def command(self, name: str, args: str = "") -> None:
+        self.api.push_update(self.make.command(self.user, name, args))
+
+    def press(self, message: SentMessage, *, label: str | None = None, data: str | None = None) -> str:
+        """Press a button of ``message``; returns its callback data."""
+        for text, callback_data in message.buttons:
+            if callback_data and (label is None or text == label) and (data is None or callback_data == data):
+                self.api.push_update(
+                    self.make.callback(
+                        self.user, callback_data, message_id=message.message_id, message_text=message.text
+                    )
+                )
+                return callback_data
+        raise AssertionError(f"no button {label or data!r} in {message.buttons}")
+
+
+async def test_a_complaint_is_filed_signed_for_answered_and_rated(workdir: Path) -> None:
+    catalogue = Catalogue.load()
+
+    def label(key: str) -> str:
+        return catalogue.t("zh", f"complaint.button.{key}")
+
+    database_url = f"sqlite+aiosqlite:///{workdir / 'bot.db'}"
+    migrated = await run_bot("migrate", env=clean_env(DATABASE_URL=database_url), cwd=workdir)
+    assert migrated.code == 0, migrated.stderr
+    invited = await run_bot(
+        "invite",
+        "organs_work_committee",
+        "--ttl-days",
+        "3",
+        env=clean_env(DATABASE_URL=database_url),
+        cwd=workdir,
+    )
+    assert invited.code == 0, invited.stderr
+    code = CODE.search(invited.stdout)
+    assert code, invited.stdout
+    assert "区直机关工委" in invited.stdout
+
+    async with BotApiStandin(TOKEN) as api:
+        env = clean_env(BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.api_url, DATABASE_URL=database_url)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot",
+            env=env, cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await api.wait_for_call("getUpdates", timeout=60)
+            make = UpdateFactory()
+            citizen, liaison = Chat(api, CITIZEN, make), Chat(api, LIAISON, make)
+
+            # the liaison joins with the code from the command line and gets the liaison menu
+            liaison.command("join", code.group(1))
+            await liaison.expect_text("联络员")
+            await api.wait_for_call(
+                "setMyCommands", lambda c: (c.params.get("scope") or {}).get("chat_id") == LIAISON.id, STEP
+            )
+
+            # the citizen files a complaint through the dialog
+            citizen.say(DESCRIPTION)
+            citizen.press(
+                await citizen.expect_button(label=label("confirm_area")), label=label("confirm_area")
+            )
+            citizen.press(await citizen.expect_button(label=label("skip")), label=label("skip"))  # which unit
+            await citizen.expect_text("什么地点")
+            citizen.say("二楼3号窗口")
+            await citizen.expect_text("什么时间")
+            citizen.say("11月20日上午")
+            evidence = await citizen.expect_button(label=label("skip_evidence"))
+            citizen.press(evidence, label=label("skip_evidence"))
+            await citizen.expect_text("联系方式")
+            citizen.say(label("anonymous"))
+            citizen.press(await citizen.expect_button(label=label("submit")), label=label("submit"))
+            receipt = await citizen.expect(lambda m: TRACKING.search(m.text) is not None, "a receipt")
+            tracking = TRACKING.search(receipt.text)
+            assert tracking is not None
+            tracking_no = tracking.group(0)
+
+            # the lead unit's liaison is told (by the sender inside the process) and signs for it
+            notice = await liaison.expect_text(tracking_no)
+            assert DESCRIPTION in notice.text
+            liaison.command("inbox")
+            inbox = await liaison.expect(lambda m: tracking_no in m.text and bool(m.buttons), "the inbox")
+            view = liaison.press(
+                inbox, data=next(d for _, d in inbox.buttons if d and d.startswith("lc:view:"))
+            )
+            case_id = view.removeprefix("lc:view:")
+            card = await liaison.expect_button(data=f"lc:sign:{case_id}")
+            assert "牵头办理" in card.text
+            liaison.press(card, data=f"lc:sign:{case_id}")
+            signed_card = await liaison.expect_button(data=f"lc:reply:{case_id}")
+            signed = await citizen.expect_text("已签收")  # the citizen hears who handles it
+            assert tracking_no in signed.text
+
+            # the answer: prompt, text, preview, confirm
+            liaison.press(signed_card, data=f"lc:reply:{case_id}")
+            await liaison.expect_text("请发送给投诉人的答复")
+            liaison.say(REPLY)
+            preview = await liaison.expect_button(data=f"lc:confirm:{case_id}")
+            assert REPLY in preview.text
+            liaison.press(preview, data=f"lc:confirm:{case_id}")
+            await liaison.expect_text("答复已发给投诉人")
+
+            # the citizen receives it with the follow-up question, and is satisfied
+            answer = await citizen.expect_button(data=f"fu:{case_id}:satisfied")
+            assert REPLY in answer.text and tracking_no in answer.text
+            citizen.press(answer, data=f"fu:{case_id}:satisfied")
+            await citizen.expect_text("已办结")
+
+            # no message to the liaison ever named the complainant
+            to_liaison = " ".join(str(m.params) for m in api.sent_to(LIAISON.id))
+            assert str(CITIZEN.id) not in to_liaison
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                _, err = await asyncio.wait_for(proc.communicate(), 30)
+            except TimeoutError:
+                proc.kill()
+                _, err = await proc.communicate()
+        stderr = err.decode("utf-8", "replace")
+
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+
+
+async def test_invite_on_the_command_line_names_the_units_when_the_unit_is_unknown(workdir: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{workdir / 'bot.db'}"
+    env = clean_env(DATABASE_URL=database_url)
+    assert (await run_bot("migrate", env=env, cwd=workdir)).code == 0
+
+    unknown = await run_bot("invite", "no_such_unit", env=env, cwd=workdir)
+    too_long = await run_bot("invite", "organs_work_committee", "--ttl-days", "400", env=env, cwd=workdir)
+    by_name = await run_bot("invite", "区发改局", env=env, cwd=workdir)
+
+    assert unknown.code == 2
+    assert "no_such_unit" in unknown.stderr and "organs_work_committee" in unknown.stderr
+    assert too_long.code == 2 and "--ttl-days" in too_long.stderr
+    assert by_name.code == 0, by_name.stderr
+    assert CODE.search(by_name.stdout) and "development_reform" in by_name.stdout
+    for result in (unknown, too_long, by_name):
+        assert "Traceback" not in result.stderr
