@@ -186,6 +186,47 @@ class CaseFormatter:
             lines.append(line)
         return lines
 
+    def staff_history_line(
+        self, event: CaseEvent, *, section: str, own_kinds: frozenset[str], who: str, detail: str
+    ) -> str:
+        """One entry of the history as a unit or the office reads it (internal ones marked).
+        ``section`` is the catalogue section (``liaison``/``office``) with its own labels for
+        the event kinds in ``own_kinds``; ``who`` and ``detail`` are already rendered."""
+        name = self.t(f"{section}.event.{event.kind}") if event.kind in own_kinds else self.event(event.kind)
+        internal = self.t(f"{section}.internal_mark") if event.visibility is Visibility.INTERNAL else ""
+        line = self.t(
+            f"{section}.history_line",
+            at=Html(self.format_datetime(event.at)),
+            event=name,
+            who=Html(who),
+            internal=Html(internal),
+        )
+        if detail:
+            line += "\n" + self.t("cases.history.detail", text=detail)
+        return line
+
+    def staff_card(
+        self, case: Case, *, evidence_count: int, notes: Sequence[str], history: Sequence[str], title_key: str
+    ) -> Html:
+        """The card, notes for the reader and the whole history, fitted into one message: the
+        oldest entries give way first (the newest say where the case stands), then the
+        description is shortened."""
+        text = Html("")
+        for description_limit in (MAX_DESCRIPTION_SHOWN, 500, 150):
+            card = self.card(case, evidence_count=evidence_count, description_limit=description_limit)
+            shown = list(history)
+            while True:
+                lines = [card, "", *notes, "", self.t(title_key)]
+                if len(shown) < len(history):
+                    lines.append(self.t("cases.history.earlier", count=len(history) - len(shown)))
+                text = Html("\n".join([*lines, *shown]))
+                if len(text) <= MAX_MESSAGE or not shown:
+                    break
+                shown.pop(0)
+            if len(text) <= MAX_MESSAGE:
+                break
+        return text
+
     def card(
         self, case: Case, *, evidence_count: int, description_limit: int = MAX_DESCRIPTION_SHOWN
     ) -> Html:

@@ -30,7 +30,6 @@ import logging
 import re
 import unicodedata
 import warnings
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -47,13 +46,13 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.case_view import MAX_MESSAGE, CaseFormatter, unit_name
+from bot.case_view import CaseFormatter, unit_name
 from bot.context import BotContext, Deps, roles_of
 from bot.i18n import Html
 from bot.language import user_language
 from bot.replies import reply
 from core.attachments import AttachmentKind
-from core.cases import CaseEvent, Satisfaction, Visibility, WarningColour
+from core.cases import CaseEvent, Satisfaction, WarningColour
 from core.deadlines import Deadline
 from core.directory import UnitRole
 from core.errors import DomainError, InvalidTransition, ValidationFailed
@@ -198,41 +197,21 @@ def render_card(deps: Deps, lang: str, view: LiaisonCaseView) -> tuple[Html, Inl
         notes.append(fmt.t("liaison.card_reply_pending"))
     notes.append(fmt.t("liaison.card_identity"))
     entries = [_history_line(fmt, deps, lang, e) for e in view.history]
-    text = Html("")
-    for description_limit in (1500, 500, 150):
-        card = fmt.card(view.case, evidence_count=len(view.evidence), description_limit=description_limit)
-        shown = list(entries)
-        while True:
-            text = _join(fmt, card, notes, shown, hidden=len(entries) - len(shown))
-            if len(text) <= MAX_MESSAGE or not shown:
-                break
-            shown.pop(0)  # the oldest entries give way first: the newest say where the case stands
-        if len(text) <= MAX_MESSAGE:
-            break
+    text = fmt.staff_card(
+        view.case,
+        evidence_count=len(view.evidence),
+        notes=notes,
+        history=entries,
+        title_key="liaison.history_title",
+    )
     return text, card_keyboard(fmt, view)
 
 
-def _join(fmt: CaseFormatter, card: str, notes: Sequence[str], shown: Sequence[str], *, hidden: int) -> Html:
-    lines = [card, "", *notes, "", fmt.t("liaison.history_title")]
-    if hidden:
-        lines.append(fmt.t("cases.history.earlier", count=hidden))
-    lines.extend(shown)
-    return Html("\n".join(lines))
-
-
 def _history_line(fmt: CaseFormatter, deps: Deps, lang: str, event: CaseEvent) -> str:
-    name = fmt.t(f"liaison.event.{event.kind}") if event.kind in _OWN_EVENT_KINDS else fmt.event(event.kind)
-    line = fmt.t(
-        "liaison.history_line",
-        at=Html(fmt.format_datetime(event.at)),
-        event=name,
-        who=Html(_who(fmt, deps, lang, event)),
-        internal=Html(fmt.t("liaison.internal_mark") if event.visibility is Visibility.INTERNAL else ""),
+    who = _who(fmt, deps, lang, event)
+    return fmt.staff_history_line(
+        event, section="liaison", own_kinds=_OWN_EVENT_KINDS, who=who, detail=_detail(fmt, event)
     )
-    detail = _detail(fmt, event)
-    if detail:
-        line += "\n" + fmt.t("cases.history.detail", text=detail)
-    return line
 
 
 def _who(fmt: CaseFormatter, deps: Deps, lang: str, event: CaseEvent) -> str:

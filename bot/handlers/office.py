@@ -61,7 +61,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.case_view import MAX_MESSAGE, CaseFormatter, unit_name
+from bot.case_view import CaseFormatter, unit_name
 from bot.commands import CITIZEN_COMMANDS, bot_commands
 from bot.context import BotContext, Deps, roles_of
 from bot.handlers.join import LIAISON_EXTRA, drop_chat_menu, find_unit, set_liaison_menu
@@ -70,7 +70,7 @@ from bot.i18n import Html, language_for
 from bot.language import stored_language, user_language
 from bot.replies import reply
 from core.attachments import AttachmentKind
-from core.cases import CaseEvent, Measure, Outcome, Satisfaction, Source, Visibility
+from core.cases import CaseEvent, Measure, Outcome, Satisfaction, Source
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.plan import Plan
 from core.roles import Roles
@@ -432,41 +432,21 @@ def render_card(deps: Deps, lang: str, view: OfficeCaseView) -> tuple[Html, Inli
     if view.reopen_requested:
         notes.append(fmt.t("office.card_reopen_requested"))
     entries = [_history_line(fmt, deps, lang, e) for e in view.history]
-    text = Html("")
-    for limit in (1500, 500, 150):
-        card = fmt.card(case, evidence_count=len(view.evidence), description_limit=limit)
-        shown = list(entries)
-        while True:
-            text = _join(fmt, card, notes, shown, hidden=len(entries) - len(shown))
-            if len(text) <= MAX_MESSAGE or not shown:
-                break
-            shown.pop(0)  # the oldest give way first: the newest say where the case stands
-        if len(text) <= MAX_MESSAGE:
-            break
+    text = fmt.staff_card(
+        case,
+        evidence_count=len(view.evidence),
+        notes=notes,
+        history=entries,
+        title_key="office.history_title",
+    )
     return text, card_keyboard(deps, lang, view)
 
 
-def _join(fmt: CaseFormatter, card: str, notes: Sequence[str], shown: Sequence[str], *, hidden: int) -> Html:
-    lines = [card, "", *notes, "", fmt.t("office.history_title")]
-    if hidden:
-        lines.append(fmt.t("cases.history.earlier", count=hidden))
-    lines.extend(shown)
-    return Html("\n".join(lines))
-
-
 def _history_line(fmt: CaseFormatter, deps: Deps, lang: str, event: CaseEvent) -> str:
-    name = fmt.t(f"office.event.{event.kind}") if event.kind in _OWN_EVENT_KINDS else fmt.event(event.kind)
-    line = fmt.t(
-        "office.history_line",
-        at=Html(fmt.format_datetime(event.at)),
-        event=name,
-        who=Html(_who(fmt, deps, lang, event)),
-        internal=Html(fmt.t("office.internal_mark") if event.visibility is Visibility.INTERNAL else ""),
+    who = _who(fmt, deps, lang, event)
+    return fmt.staff_history_line(
+        event, section="office", own_kinds=_OWN_EVENT_KINDS, who=who, detail=_detail(fmt, event)
     )
-    detail = _detail(fmt, event)
-    if detail:
-        line += "\n" + fmt.t("cases.history.detail", text=detail)
-    return line
 
 
 def _who(fmt: CaseFormatter, deps: Deps, lang: str, event: CaseEvent) -> str:
