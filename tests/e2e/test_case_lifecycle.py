@@ -59,6 +59,9 @@ class Chat:
     def say(self, text: str) -> None:
         self.api.push_update(self.make.text(self.user, text))
 
+    def photo(self) -> None:
+        self.api.push_update(self.make.photo(self.user))
+
     def command(self, name: str, args: str = "") -> None:
         self.api.push_update(self.make.command(self.user, name, args))
 
@@ -125,8 +128,11 @@ async def test_a_complaint_is_filed_signed_for_answered_and_rated(workdir: Path)
             citizen.say("二楼3号窗口")
             await citizen.expect_text("什么时间")
             citizen.say("11月20日上午")
-            evidence = await citizen.expect_button(label=label("skip_evidence"))
-            citizen.press(evidence, label=label("skip_evidence"))
+            await citizen.expect_button(label=label("skip_evidence"))
+            citizen.photo()  # a photo as evidence
+            added = await citizen.expect_button(label=label("done"))
+            assert "第 1 个证据" in added.text
+            citizen.press(added, label=label("done"))
             await citizen.expect_text("联系方式")
             citizen.say(label("anonymous"))
             citizen.press(await citizen.expect_button(label=label("submit")), label=label("submit"))
@@ -134,6 +140,8 @@ async def test_a_complaint_is_filed_signed_for_answered_and_rated(workdir: Path)
             tracking = TRACKING.search(receipt.text)
             assert tracking is not None
             tracking_no = tracking.group(0)
+            assert "区直机关工委" in receipt.text  # the lead unit, with its deadlines
+            assert "答复期限" in receipt.text
 
             # the lead unit's liaison is told (by the sender inside the process) and signs for it
             notice = await liaison.expect_text(tracking_no)
