@@ -16,6 +16,7 @@ import asyncio
 import os
 import signal
 import sys
+import tempfile
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -76,6 +77,16 @@ async def start_child(db_url: str, api_url: str, *, output: int) -> asyncio.subp
     )
 
 
+async def _held_or_exited(telegram: SlowTelegram, child: asyncio.subprocess.Process) -> None:
+    """Wait until the stand-in holds a send, or the child has died (then the test says why)."""
+    held = asyncio.ensure_future(telegram.holding.wait())
+    exited = asyncio.ensure_future(child.wait())
+    await asyncio.wait({held, exited}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (held, exited):
+        if not task.done():
+            task.cancel()
+
+
 async def until(condition: Any, timeout: float, what: str) -> None:  # noqa: ASYNC109
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -98,15 +109,22 @@ async def test_a_sender_killed_mid_drain_delivers_everything_on_restart(migrated
 
     telegram = SlowTelegram()
     async with telegram:
-        # nobody reads a killed child's output: it must not block on a full pipe
-        first = await start_child(migrated_sqlite_url, telegram.api_url, output=asyncio.subprocess.DEVNULL)
-        try:
-            await asyncio.wait_for(telegram.holding.wait(), 15)
-            await until(lambda: telegram.sends >= KILL_AFTER, 5, "more sends after the held one")
-        finally:
-            os.kill(first.pid, signal.SIGKILL)
-            await first.wait()
-        assert first.returncode == -signal.SIGKILL
+        # nobody reads a killed child's output while it runs: it goes to a file, not a pipe that
+        # could fill up, and is shown if the child dies on its own
+        with tempfile.TemporaryFile() as log:
+            first = await start_child(migrated_sqlite_url, telegram.api_url, output=log.fileno())
+            try:
+                # generous: on a loaded machine the child's start-up alone can take seconds
+                await asyncio.wait_for(_held_or_exited(telegram, first), 60)
+                if first.returncode is None:
+                    await until(lambda: telegram.sends >= KILL_AFTER, 20, "more sends after the held one")
+            finally:
+                if first.returncode is None:
+                    os.kill(first.pid, signal.SIGKILL)
+                await first.wait()
+                log.seek(0)
+                child_output = log.read().decode("utf-8", "replace")
+        assert first.returncode == -signal.SIGKILL, f"the child ended by itself:\n{child_output}"
 
         received_before = telegram.texts()
         async with uow() as u:
