@@ -34,6 +34,7 @@ CITIZEN_COMMANDS: tuple[Command, ...] = (
     Command("new"),
     Command("my"),
     Command("case"),
+    Command("stats"),
     Command("help"),
     Command("lang"),
     Command("cancel"),

@@ -8,13 +8,15 @@ running version. Everything here is pure: the sender looks the language up and m
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final, TypeGuard
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
 from telegram.constants import ParseMode
 
 from bot.case_view import area_label, format_day, unit_name
@@ -24,7 +26,7 @@ from core.plan import Plan
 
 # Payload keys the convention gives a meaning; everything else goes to the method as is.
 CONVENTION_KEYS: Final = frozenset(
-    {"text_key", "text_params", "caption_key", "caption_params", "buttons", "user_id"}
+    {"text_key", "text_params", "caption_key", "caption_params", "buttons", "user_id", "files"}
 )
 # Methods whose message body is ``text``; for the others (sendPhoto, sendDocument...) a rendered
 # ``text_key`` becomes the ``caption``.
@@ -103,6 +105,10 @@ def render(
         params["caption"] = _text(
             catalogue, lang, payload["caption_key"], payload.get("caption_params"), "caption", terms
         )
+    # files made by the bot itself (a digest's chart and workbook) travel in the row as base64:
+    # {"files": {"photo": {"filename": ..., "mime": ..., "base64": ...}}}
+    for field, spec in _files(payload.get("files")).items():
+        params[field] = spec
     if "buttons" in payload and "reply_markup" not in payload:
         params["reply_markup"] = keyboard(catalogue, lang, payload["buttons"])
     # what the application's Defaults give replies: HTML, no link previews
@@ -111,6 +117,24 @@ def render(
     if message.method in TEXT_METHODS and "link_preview_options" not in params:
         params["link_preview_options"] = LinkPreviewOptions(is_disabled=True)
     return ApiCall(message.method, params)
+
+
+def _files(specs: object) -> dict[str, InputFile]:
+    if specs is None:
+        return {}
+    if not isinstance(specs, Mapping):
+        raise RenderError(f"files must be an object, not {specs!r}")
+    files: dict[str, InputFile] = {}
+    for field, spec in specs.items():
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("base64"), str):
+            raise RenderError(f"file {field!r} needs base64 content")
+        try:
+            content = base64.b64decode(spec["base64"], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise RenderError(f"file {field!r} is not valid base64") from exc
+        filename = spec.get("filename")
+        files[str(field)] = InputFile(content, filename=filename if isinstance(filename, str) else None)
+    return files
 
 
 def fill_params(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from base64 import b64encode
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -245,6 +246,35 @@ async def test_plain_text_goes_as_is_and_other_payload_keys_pass_through(rig: Ri
     assert call.params["parse_mode"] == "HTML"
 
 
+async def test_a_file_made_by_the_bot_is_uploaded_from_the_row(rig: Rig) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"chart" * 10
+    chart = OutboxMessage(
+        chat_id=GROUP,
+        method="sendPhoto",
+        payload={
+            "caption": "周报",
+            "files": {
+                "photo": {"filename": "weekly.png", "mime": "image/png", "base64": b64encode(png).decode()}
+            },
+        },
+        created_at=rig.clock.now(),
+    )
+    broken = OutboxMessage(
+        chat_id=GROUP + 1,
+        method="sendDocument",
+        payload={"files": {"document": {"filename": "x.xlsx", "base64": "not base64!"}}},
+        created_at=rig.clock.now(),
+    )
+    await rig.enqueue(chart, broken)
+
+    await rig.sender().drain_once()
+
+    (call,) = [c for c in rig.request.calls if c.method == "sendPhoto"]
+    (upload,) = call.files.values()
+    assert (upload.filename, upload.content) == ("weekly.png", png)
+    assert OutboxState.DEAD in rig.states()  # a malformed file is dead at once, never retried
+
+
 def test_a_text_key_on_a_photo_becomes_its_caption(small_catalogue: Catalogue, clock: FixedClock) -> None:
     message = OutboxMessage(
         chat_id=ZH_USER,
@@ -449,7 +479,10 @@ async def test_network_failures_back_off_then_the_message_is_dead_and_the_office
         counts = await uow.outbox.count_by_state()
     assert [m.id for m in failed] == [head.id]
     assert counts == {
-        OutboxState.PENDING: 0, OutboxState.SENT: 1, OutboxState.DEAD: 1, OutboxState.BLOCKED: 0
+        OutboxState.PENDING: 0,
+        OutboxState.SENT: 1,
+        OutboxState.DEAD: 1,
+        OutboxState.BLOCKED: 0,
     }
 
 
@@ -615,4 +648,3 @@ async def _eventually(condition: Callable[[], bool], timeout: float = 5.0) -> No
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.01)
-

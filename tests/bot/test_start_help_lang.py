@@ -225,6 +225,7 @@ async def test_citizen_command_menus_are_set_in_both_languages(harness: BotHarne
             "new",
             "my",
             "case",
+            "stats",
             "help",
             "lang",
             "cancel",
