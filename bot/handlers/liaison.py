@@ -35,7 +35,7 @@ from typing import Any, Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -50,8 +50,7 @@ from bot.case_view import CaseFormatter, unit_name
 from bot.context import BotContext, Deps, roles_of
 from bot.i18n import Html
 from bot.language import user_language
-from bot.replies import reply
-from core.attachments import AttachmentKind
+from bot.replies import reply, resend_files
 from core.cases import CaseEvent, Satisfaction, WarningColour
 from core.deadlines import Deadline
 from core.directory import UnitRole
@@ -382,18 +381,7 @@ async def _send_files(update: Update, context: BotContext, lang: str, case_id: i
     if not files:
         await reply(update, context, deps.catalogue.t(lang, "liaison.files_none"))
         return
-    failed = 0
-    for attachment in files:
-        try:
-            if attachment.kind is AttachmentKind.PHOTO:
-                await context.bot.send_photo(chat.id, photo=attachment.file_id)
-            elif attachment.kind is AttachmentKind.VOICE:
-                await context.bot.send_voice(chat.id, voice=attachment.file_id)
-            else:
-                await context.bot.send_document(chat.id, document=attachment.file_id)
-        except TelegramError as exc:
-            log.warning("could not send evidence %s of case %s: %s", attachment.id, case_id, exc)
-            failed += 1
+    failed = await resend_files(context, chat.id, files)
     if failed:
         await reply(update, context, deps.catalogue.t(lang, "liaison.files_failed", count=failed))
 

@@ -68,8 +68,7 @@ from bot.handlers.join import LIAISON_EXTRA, drop_chat_menu, find_unit, set_liai
 from bot.handlers.liaison import error_text, formatter, plain
 from bot.i18n import Html, language_for
 from bot.language import stored_language, user_language
-from bot.replies import reply
-from core.attachments import AttachmentKind
+from bot.replies import reply, resend_files
 from core.cases import CaseEvent, Measure, Outcome, Satisfaction, Source
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.plan import Plan
@@ -836,18 +835,7 @@ async def _send_files(update: Update, context: BotContext, user_id: int, lang: s
     if not files:
         await reply(update, context, deps.catalogue.t(lang, "office.files_none"))
         return
-    failed = 0
-    for attachment in files:
-        try:
-            if attachment.kind is AttachmentKind.PHOTO:
-                await context.bot.send_photo(chat.id, photo=attachment.file_id)
-            elif attachment.kind is AttachmentKind.VOICE:
-                await context.bot.send_voice(chat.id, voice=attachment.file_id)
-            else:
-                await context.bot.send_document(chat.id, document=attachment.file_id)
-        except TelegramError as exc:
-            log.warning("could not send evidence %s of case %s: %s", attachment.id, case_id, exc)
-            failed += 1
+    failed = await resend_files(context, chat.id, files)
     if failed:
         await reply(update, context, deps.catalogue.t(lang, "office.files_failed", count=failed))
 
