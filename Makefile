@@ -7,8 +7,25 @@ STAMP := $(VENV)/.installed
 SYSTEM_STAMP := $(VENV)/.system-packages
 # Debian packages the product and its tests need: a CJK font so chart labels render as Chinese.
 DEB_PACKAGES := fonts-noto-cjk
+# Locked dependencies: pyproject.toml keeps the ranges, the lock files the exact versions with
+# their hashes (pip-compile, for Python 3.11 on Linux x86_64). requirements.lock is the runtime
+# set (a deployment: pip install --require-hashes -r requirements.lock, then --no-deps .);
+# requirements-dev.lock adds the dev extra and is what `make setup` installs. Both include the
+# build back end (setuptools), so installing this package needs nothing unlocked either.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+LOCK_VENV := $(VENV)/lock-tools
+PIP_TOOLS := pip-tools>=7.5,<8
+# Pass LOCK_UPGRADE=--upgrade (or --upgrade-package NAME) to move pins; by default `make lock`
+# keeps every pin that still fits pyproject.toml and only adds or drops what changed there.
+LOCK_UPGRADE ?=
+LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --all-build-deps \
+	--no-emit-index-url --no-emit-find-links $(LOCK_UPGRADE)
+# Resolved against the public index alone: not this machine's pip configuration (local mirrors
+# or wheel folders would put their paths and their files' hashes into the lock)
+LOCK_ENV := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null
 
-.PHONY: run test setup system-packages migrate lint check-plan bench clean
+.PHONY: run test setup system-packages migrate lint check-plan bench clean lock
 
 run: setup migrate
 	$(PY) -m bot
@@ -23,10 +40,22 @@ setup: $(STAMP) $(SYSTEM_STAMP)
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+# Exactly the locked versions, each checked against its hash; then this package alone. pip check
+# catches a pyproject.toml that gained a dependency the lock does not have yet.
+$(STAMP): $(DEV_LOCK) pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@$(PY) -m pip check >/dev/null || { $(PY) -m pip check; \
+	  echo "pyproject.toml and $(DEV_LOCK) disagree: run 'make lock' and commit both lock files"; exit 1; }
 	touch $@
+
+# Regenerates both lock files from pyproject.toml (needs the package index; about a minute).
+lock: | $(VENV)/bin/python
+	@test -x $(LOCK_VENV)/bin/pip-compile || { $(PY) -m venv $(LOCK_VENV) && \
+	  $(LOCK_VENV)/bin/python -m pip install --quiet '$(PIP_TOOLS)'; }
+	$(LOCK_ENV) $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) --output-file $(LOCK) pyproject.toml
+	$(LOCK_ENV) $(LOCK_VENV)/bin/pip-compile $(LOCK_FLAGS) --extra dev --constraint $(LOCK) \
+	  --output-file $(DEV_LOCK) pyproject.toml
 
 # Installs missing Debian packages when we can (root, apt-get present); otherwise says what is
 # missing and carries on: the features that need them degrade, nothing else does.

@@ -28,6 +28,7 @@ from bot.rendering import PlanTerms
 from bot.reports.job import make_digest_job
 from bot.sender import make_sender
 from bot.settings import Settings
+from bot.throttle import THROTTLE_GROUP, make_throttle_handler
 from bot.tick import schedule_periodic
 from core.clock import Clock, SystemClock
 from core.plan import Plan
@@ -131,7 +132,32 @@ def register_handlers(application: BotApplication) -> None:
     so the specific come first and the catch-alls last."""
     add = application.add_handler
 
+    # 0. Flood control (bot/throttle.py), in a group before all others: a user over
+    #    THROTTLE_MESSAGES in THROTTLE_WINDOW_SECONDS gets one "slow down" and the rest of the
+    #    flood is dropped before any handler reads the database.
+    throttle = make_throttle_handler(application.bot_data.deps)
+    if throttle is not None:
+        application.add_handler(throttle, group=THROTTLE_GROUP)
+    # 0b. What no handler may take (bot/handlers/fallback.py), in GUARD_GROUP before every
+    #     dialog: a button without data (python-telegram-bot hands one to any patterned
+    #     handler) gets the stale-button answer; an edited message is never taken (in a
+    #     private chat one line says so, in a group nothing).
+    guard = fallback.GUARD_GROUP
+    blank_button = CallbackQueryHandler(fallback.blank_button, pattern=fallback.no_data)
+    application.add_handler(blank_button, group=guard)
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, fallback.edited_message), group=guard)
+    # 0c. A citizen's command in a group chat other than the office chat (/start, /my, /new...):
+    #     a pointer to the private chat, never a case; first, so no greeting or case handler
+    #     answers it there. The office chat keeps its commands (3e) and its /start menu.
+    groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+    if application.bot_data.deps.settings.office_chat_id is not None:
+        groups = groups & ~filters.Chat(application.bot_data.deps.settings.office_chat_id)
+    add(CommandHandler(fallback.GROUP_POINTER_COMMANDS, fallback.group_pointer, filters=groups))
+
     # 1. Commands every user has, and their buttons.
+    #    (/start oc<case> first: the office group card's link to the whole card, opened in an
+    #    office member's private chat, bot/handlers/office.py)
+    add(CommandHandler("start", office.private_card_start, filters=office.PRIVATE_CARD_LINK))
     add(CommandHandler("start", start.start))
     add(CommandHandler("help", start.help_command))
     add(CommandHandler("lang", lang.lang_command))
@@ -211,7 +237,10 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("start", office.office_start_menu), group=1)
 
     # 4. Fallbacks, last: anything the handlers above did not take. New messages in private
-    #    chats only, so the bot neither chatters in the office group nor answers edits.
+    #    chats only, so the bot neither chatters in the office group nor answers edits (0b
+    #    answers those). Before them, for groups other than the office chat: text that
+    #    mentions or replies to the bot gets the pointer of 0c; other chatter gets nothing.
+    add(MessageHandler(groups & ~filters.COMMAND & (filters.TEXT | filters.CAPTION), fallback.group_message))
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     add(CommandHandler("cancel", fallback.nothing_to_cancel, filters=private))
     add(MessageHandler(filters.COMMAND & private, fallback.unknown_command))

@@ -12,6 +12,7 @@ from telegram import Update, User
 
 from bot.context import BotContext
 from bot.i18n import language_for
+from bot.log_privacy import person_ref
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ async def user_language(update: object, context: BotContext) -> str:
     try:
         stored = await stored_language(context, user.id)
     except Exception:
-        log.warning("could not read the language of user %s; using Telegram's", user.id, exc_info=True)
+        log.warning("could not read the language of %s; using Telegram's", person_ref(user.id), exc_info=True)
         stored = None
     return language_for(stored, user.language_code)
 

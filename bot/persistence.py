@@ -13,7 +13,9 @@ a bare handler).
 
 ``user_data`` must hold JSON only (string keys; str, int, float, bool, None, lists, dicts): it
 goes into a JSON column. A value that is not JSON is logged and that user's data is not
-written, rather than failing the whole flush again every second.
+written, rather than failing the whole flush again every second. A NUL character anywhere in
+it is removed before writing (PostgreSQL's JSONB refuses it; the dialogs clean their input with
+``core.text``, this is the guard for what one forgot).
 
 python-telegram-bot reads conversation states once, at start (``get_conversations``), and
 keeps them in memory; several instances therefore need each chat pinned to one instance
@@ -31,12 +33,15 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from bot.context import BotData
+from bot.log_privacy import person_ref
+from core.text import strip_nul
 from storage.dialog_store import SqlDialogStore
 
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS: Final = 1.0
 _EMPTY: Final = "{}"
+_ESCAPED_NUL: Final = "\\u0000"  # how json.dumps writes NUL
 
 UserData = dict[Any, Any]
 ChatData = dict[Any, Any]
@@ -70,10 +75,17 @@ class DialogPersistence(BasePersistence[UserData, ChatData, BotData]):
         with something in progress take a row."""
         try:
             text = _dump(data)
+            if _ESCAPED_NUL in text:  # cheap test first; a typed backslash-u0000 also matches
+                cleaned = _dump(strip_nul(data))
+                if cleaned != text:
+                    # a handler took this text without cleaning it (core.text); PostgreSQL would
+                    # refuse the row for good, so the NUL goes and the dialog goes on
+                    log.warning("a NUL character in user_data (keys %s) was removed", sorted(map(str, data)))
+                    text = cleaned
         except (TypeError, ValueError):
             log.error(
-                "user_data of user %s is not JSON (keys %s); not persisted",
-                user_id,
+                "user_data of %s is not JSON (keys %s); not persisted",
+                person_ref(user_id),
                 sorted(map(str, data)),
                 exc_info=True,
             )

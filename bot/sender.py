@@ -68,6 +68,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.i18n import Catalogue
+from bot.log_privacy import person_ref
 from bot.rendering import ApiCall, PlanTerms, RenderError, language_of, recipient_user, render
 from bot.settings import Settings
 from core.clock import Clock
@@ -536,7 +537,7 @@ class OutboxSender:
         except RetryAfter as exc:
             seconds = max(1.0, _retry_after_seconds(exc))
             self.pacer.pause(message.chat_id, seconds, everyone=message.chat_id > 0)
-            log.warning("Telegram asks to wait %.0f s (chat %s)", seconds, message.chat_id)
+            log.warning("Telegram asks to wait %.0f s (chat %s)", seconds, person_ref(message.chat_id))
             retry_at = drain.stamp() + timedelta(seconds=seconds)
             return await self._record(message, drain, Outcome.RETRIED, _describe(exc), retry_at=retry_at)
         except Forbidden as exc:
@@ -592,7 +593,8 @@ class OutboxSender:
         assert message.id is not None, "claimed messages have ids"
         error = (error or "")[:MAX_ERROR_TEXT]
         if outcome is not Outcome.SENT:
-            log.info("outbox message %s to %s: %s (%s)", message.id, message.chat_id, outcome, error)
+            to = person_ref(message.chat_id)
+            log.info("outbox message %s to %s: %s (%s)", message.id, to, outcome, error)
         try:
             async with self._uow() as uow:
                 if outcome is Outcome.SENT:

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     max_concurrent_updates: int = Field(default=64, ge=1)
+    # Per-user flood limit (bot/throttle.py): at most THROTTLE_MESSAGES updates in any
+    # THROTTLE_WINDOW_SECONDS; the rest get one "slow down" and are dropped. 0 disables it.
+    throttle_messages: int = Field(default=20, ge=0)
+    throttle_window_seconds: float = Field(default=10.0, ge=0)
+    # OFFICE_ADMIN_IDS get a higher limit, not none: see bot/throttle.py. 0 disables it for them.
+    throttle_office_messages: int = Field(default=100, ge=0)
     log_level: str = "INFO"
 
     @field_validator("office_admin_ids_raw")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from core.recusal import Recusal, barred_from_lead, barred_from_sight
 from core.states import Action, Actor, CaseState, transition
 
 
@@ -107,11 +108,30 @@ class Case:
     typical: bool = False  # 典型案例
     satisfaction: Satisfaction | None = None
     satisfaction_comment: str = ""
+    # units kept out of the case (回避): the unit complained about, its offices, its heads
+    recusals: list[Recusal] = field(default_factory=list)
+    submission_key: str | None = None  # the citizen's confirm, so a double tap files one case
     id: int | None = None
 
     @property
     def area(self) -> str | None:
         return self.area_final or self.area_auto
+
+    def may_not_lead(self) -> frozenset[str]:
+        """Units that may never lead this case (a case from before recusals were recorded
+        still keeps its unit complained about out)."""
+        legacy = {self.target_unit_id} if self.target_unit_id else set()
+        return barred_from_lead(self.recusals) | legacy
+
+    def may_not_see(self) -> frozenset[str]:
+        """Units that may not even be copied in."""
+        legacy = {self.target_unit_id} if self.target_unit_id else set()
+        return barred_from_sight(self.recusals) | legacy
+
+    @property
+    def target_pending(self) -> bool:
+        """Candidates for the unit complained about wait for the office's decision."""
+        return any(r.pending for r in self.recusals)
 
     def apply(self, action: Action, actor: Actor) -> tuple[CaseState, CaseState]:
         """Move the case by the transition table; returns (before, after)."""

@@ -13,6 +13,7 @@ class OutboxState(StrEnum):
     SENT = "sent"
     DEAD = "dead"  # gave up: too many attempts or a permanent error
     BLOCKED = "blocked"  # the chat blocked the bot
+    WITHDRAWN = "withdrawn"  # taken back before it went: its reader may no longer see the case
 
 
 @dataclass(slots=True)

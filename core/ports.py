@@ -45,6 +45,10 @@ class CaseRepository(Protocol):
 
     async def get_by_tracking_no(self, tracking_no: str, *, for_update: bool = False) -> Case | None: ...
 
+    async def get_by_submission_key(self, key: str) -> Case | None:
+        """The case a confirm press filed (``Case.submission_key``), if it was filed already."""
+        ...
+
     async def update(self, case: Case) -> None:
         """Write every field of ``case`` back, units included. Raises ``NotFound``."""
         ...
@@ -209,6 +213,11 @@ class OutboxRepository(Protocol):
         ...
 
     async def mark_sent(self, message_id: int, *, now: datetime) -> None: ...
+
+    async def withdraw_pending(self, chat_ids: Collection[int], tracking_no: str) -> int:
+        """Take back the pending messages to these chats about case ``tracking_no`` (their
+        readers lost sight of it); returns how many. A message being sent may still go."""
+        ...
 
     async def mark_failed(self, message_id: int, *, error: str, retry_at: datetime) -> None:
         """Stays pending; tried again at ``retry_at`` (back-off or Telegram's RetryAfter)."""

@@ -3,6 +3,7 @@ unit complained about never handles, nor is copied on, a complaint against itsel
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -11,7 +12,8 @@ from core.plan import Area
 
 class TriageReason(StrEnum):
     NOT_SURE = "not_sure"  # the citizen did not pick an area
-    TARGET_IS_LEAD = "target_is_lead"  # every lead unit is the unit complained about
+    TARGET_IS_LEAD = "target_is_lead"  # every lead unit is recused (complained about, or its head)
+    TARGET_UNCLEAR = "target_unclear"  # several units, or an unclear one, may be complained about
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,16 +27,27 @@ class Routing:
         return self.triage is not None
 
 
-def route(area: Area | None, target_unit_id: str | None) -> Routing:
-    """Lead and assisting units for a case in ``area`` against ``target_unit_id``.
+def route(
+    area: Area | None,
+    no_lead: Collection[str] = (),
+    no_sight: Collection[str] = (),
+    *,
+    target_unclear: bool = False,
+) -> Routing:
+    """Lead and assisting units for a case in ``area``, keeping recused units out: ``no_lead``
+    may not lead, ``no_sight`` may not even be copied in (see ``core.recusal``).
 
-    With no area (the citizen was not sure) the office triages. When the unit complained about
-    is the only lead, nobody independent is left to handle it, so the office decides too.
+    With no area (the citizen was not sure), or while the office has to decide who the case is
+    about, the office triages and nobody is copied. When every lead unit is recused, nobody
+    independent is left to handle it, so the office decides too.
     """
     if area is None:
         return Routing((), (), TriageReason.NOT_SURE)
-    lead = tuple(u for u in area.lead_unit_ids if u != target_unit_id)
-    assist = tuple(u for u in area.assist_unit_ids if u != target_unit_id and u not in lead)
+    if target_unclear:
+        return Routing((), (), TriageReason.TARGET_UNCLEAR)
+    barred = set(no_lead) | set(no_sight)
+    lead = tuple(u for u in area.lead_unit_ids if u not in barred)
+    assist = tuple(u for u in area.assist_unit_ids if u not in no_sight and u not in lead)
     if not lead:
         return Routing((), assist, TriageReason.TARGET_IS_LEAD)
     return Routing(lead, assist)

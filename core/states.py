@@ -81,6 +81,8 @@ TRANSITIONS: tuple[Transition, ...] = tuple(
     _t(Action.SUBMIT, (S.DRAFT,), S.SUBMITTED, A.CITIZEN, A.OFFICE)
     # low confidence, "not sure", or the complained-about unit would handle it: a person decides
     + _t(Action.SEND_TO_TRIAGE, (S.SUBMITTED, S.RETURNED, S.REOPENED), S.TRIAGE, A.SYSTEM, A.OFFICE)
+    # the office finds the only lead unit is the unit complained about: back for re-routing
+    + _t(Action.SEND_TO_TRIAGE, (S.ASSIGNED, S.SIGNED, S.EXTENSION_REQUESTED), S.TRIAGE, A.OFFICE)
     + _t(Action.ROUTE, (S.SUBMITTED, S.TRIAGE, S.RETURNED, S.REOPENED), S.ASSIGNED, A.SYSTEM, A.OFFICE)
     # reassign (改派): the office moves a case a unit already holds; deadlines start afresh
     + _t(Action.ROUTE, (S.ASSIGNED, S.SIGNED, S.EXTENSION_REQUESTED), S.ASSIGNED, A.OFFICE)

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from core.text import NUL, strip_nul
 
 READ_ONLY_OPTION = "banshinan_read_only"
 
@@ -45,15 +49,63 @@ def _sqlite_file(u: URL) -> Path | None:
 def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``; extra keyword arguments go to ``create_async_engine``."""
     u = normalise_url(url)
+    kwargs.setdefault("json_serializer", _json_without_nul)
+    # bound values (phones, names, user ids) never appear in SQLAlchemy's logs or in the text
+    # of its errors, which end up in the log too
+    kwargs.setdefault("hide_parameters", True)
     if u.get_backend_name() == "sqlite":
         path = _sqlite_file(u)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(u, **kwargs)
         _install_sqlite_hooks(engine)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(u, **kwargs)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_async_engine(u, **kwargs)
+    _install_nul_guard(engine)
+    return engine
+
+
+# -- NUL: the last guard for every repository ---------------------------------------------------
+# PostgreSQL refuses U+0000 in TEXT/VARCHAR ("invalid byte sequence") and in JSONB (as the
+# escape \u0000), failing the whole transaction. The services clean what people type
+# (core.text); these hooks make sure nothing they missed (a file name, a name from Telegram)
+# can fail a write, on SQLite as well, so both back ends store the same thing.
+
+
+def _json_without_nul(value: Any) -> str:
+    return json.dumps(strip_nul(value))
+
+
+def _without_nul(parameters: Any) -> Any:
+    if isinstance(parameters, str):
+        return parameters.replace(NUL, "") if NUL in parameters else parameters
+    if isinstance(parameters, dict):
+        return {k: _without_nul(v) for k, v in parameters.items()}
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(_without_nul(p) for p in parameters)
+    return parameters
+
+
+def _has_nul(parameters: Any) -> bool:
+    if isinstance(parameters, str):
+        return NUL in parameters
+    if isinstance(parameters, dict):
+        return any(_has_nul(v) for v in parameters.values())
+    if isinstance(parameters, list | tuple):
+        return any(_has_nul(p) for p in parameters)
+    return False
+
+
+def _install_nul_guard(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
+    def _strip_nul(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _executemany: bool
+    ) -> tuple[str, Any]:
+        # every bound value of every statement, ORM and Core alike; copied only when needed
+        if _has_nul(parameters):
+            parameters = _without_nul(parameters)
+        return statement, parameters
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
@@ -80,6 +132,97 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         # read a snapshot and never hold up the writers.
         read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+# -- what went wrong, in one line -----------------------------------------------------------------
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened, reached or written; ``str()`` is one line for the
+    operator, naming the file or the server and what to check."""
+
+
+def describe_database_error(exc: BaseException, url: str | URL) -> str:
+    """One line saying what is wrong with the database at ``url`` (read-only file, refused
+    connection, unknown database, ...), for start-up errors: no driver trace, no password."""
+    u = normalise_url(url)
+    chain = _exception_chain(exc)
+    if u.get_backend_name() == "sqlite":
+        return _describe_sqlite(chain, u)
+    return _describe_postgres(chain, u)
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc``, what it wraps (SQLAlchemy's ``orig``) and its causes, outermost first."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop(0)
+        if e is None or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        orig = getattr(e, "orig", None)
+        todo += [orig if isinstance(orig, BaseException) else None, e.__cause__, e.__context__]
+    return seen
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _describe_sqlite(chain: list[BaseException], u: URL) -> str:
+    path = _sqlite_file(u)
+    where = f"database file {path}" if path is not None else f"database {u.database or ':memory:'}"
+    for e in chain:
+        if isinstance(e, OSError) and e.filename is not None:  # e.g. creating its directory
+            return f"cannot use the {where}: {e.strerror or e} ({e.filename}): check the permissions"
+    messages = " | ".join(str(e).lower() for e in chain)
+    if "readonly" in messages or "read-only" in messages:
+        # SQLite also writes <name>-wal and -shm beside the file, so the directory matters too
+        beside = f" and those of its directory {path.parent}" if path is not None else ""
+        return f"{where} is read-only: check its permissions{beside}"
+    if "unable to open database file" in messages:
+        return f"cannot open the {where}: check that its directory exists and may be written"
+    if "database is locked" in messages:
+        return f"{where} is locked by another process: stop it, or wait for it to finish"
+    if "not a database" in messages or "malformed" in messages:
+        return f"{where} is not a readable SQLite database (damaged?): restore it from a backup"
+    return f"cannot use the {where}: {_first_line(chain[-1])}"
+
+
+# PostgreSQL's SQLSTATE codes we can explain (asyncpg errors carry ``sqlstate``)
+_PG_STATES = {
+    "28P01": "refused the password of user {user}: check DATABASE_URL",
+    "28000": "refused user {user}: {detail}",
+    "3D000": "has no database {database}: create it (createdb {database}) or fix DATABASE_URL",
+    "25006": "database {database} is read-only (a standby server, or default_transaction_read_only)",
+    "42501": "user {user} may not write to database {database}: {detail}",
+    "57P03": "is not accepting connections yet (starting up, or a standby): {detail}",
+    "53300": "has too many connections: {detail}",
+}
+
+
+def _describe_postgres(chain: list[BaseException], u: URL) -> str:
+    server = f"PostgreSQL at {u.host or 'localhost'}:{u.port or 5432}"
+    for e in chain:
+        state = getattr(e, "sqlstate", None)
+        if isinstance(state, str) and state in _PG_STATES:
+            problem = _PG_STATES[state].format(user=u.username, database=u.database, detail=_first_line(e))
+            return f"{server} {problem}"
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError) or "connect call failed" in str(e).lower():
+            return f"cannot reach {server}: connection refused (is it running? right host and port?)"
+        if isinstance(e, TimeoutError):
+            return f"cannot reach {server}: timed out"
+        if isinstance(e, socket.gaierror):
+            return f"cannot reach {server}: the host name does not resolve"
+        if isinstance(e, OSError):
+            return f"cannot reach {server}: {e.strerror or _first_line(e)}"
+    for e in chain:
+        if "read-only transaction" in str(e):
+            return f"{server} " + _PG_STATES["25006"].format(database=u.database)
+    return f"cannot use the database at {server}: {_first_line(chain[-1])}"
 
 
 def make_session_factory(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:

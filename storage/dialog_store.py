@@ -5,6 +5,9 @@ This is the table layer only; a ``BasePersistence`` subclass in ``bot/`` adapts 
 decides how to turn its objects into JSON). Each call is its own short transaction: persistence
 is written outside the services' units of work, as python-telegram-bot flushes it.
 
+Every string written is stripped of NUL first (``core.text.strip_nul``), whatever a handler
+let through: PostgreSQL refuses it in JSONB.
+
 ``get_conversation`` reads one key, so several instances can read dialog state from the
 database per update instead of trusting the copy python-telegram-bot loaded at start (SPEC §9).
 """
@@ -19,6 +22,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock, SystemClock
+from core.text import strip_nul
 from storage.models import DialogBotDataRow, DialogChatDataRow, DialogConversationRow, DialogUserDataRow
 from storage.repositories._sql import insert_for
 
@@ -48,7 +52,9 @@ class SqlDialogStore:
             return await fn(session)
 
     async def _upsert(self, table: Table, key: dict[str, Any], values: dict[str, Any]) -> None:
-        values = {**values, "updated_at": self._clock.now()}
+        # The last guard (SPEC §10): PostgreSQL refuses NUL in JSONB (and TEXT), and a refused
+        # write would fail again on every flush, leaving that user stuck in their dialog.
+        key, values = strip_nul(key), {**strip_nul(values), "updated_at": self._clock.now()}
         async with self._sessions() as session:
             stmt = insert_for(session, table).values(**key, **values)
             stmt = stmt.on_conflict_do_update(index_elements=[table.c[k] for k in key], set_=values)

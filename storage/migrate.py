@@ -108,6 +108,19 @@ async def ensure_schema(url: str) -> SchemaStatus:
     return status
 
 
+async def check_writable(url: str) -> None:
+    """Raise the driver's error unless the database takes a write: a read-only SQLite file (or
+    directory), a PostgreSQL standby or a user without rights would otherwise be found out at
+    the first citizen's complaint. The write (Alembic's version row set to itself) is rolled
+    back. ``storage.db.describe_database_error`` turns the error into one line."""
+    await _run_on_connection(url, _probe_write, write=False)
+
+
+def _probe_write(connection: Connection) -> None:
+    # not committed: _run_on_connection rolls back what it does not commit
+    connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+
+
 def _is_known(script: ScriptDirectory, revision: str | None) -> bool:
     if revision is None:
         return True

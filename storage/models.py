@@ -175,9 +175,17 @@ class CaseRow(Base):
     typical: Mapped[bool] = mapped_column(Boolean, default=False)
     satisfaction: Mapped[str | None] = mapped_column(String(16))
     satisfaction_comment: Mapped[str] = mapped_column(Text, default="")
+    # The citizen's confirm press: a double tap or a retried update files one case, not two.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     units: Mapped[list[CaseUnitRow]] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="selectin", order_by="CaseUnitRow.position"
+    )
+    recusals: Mapped[list[CaseRecusalRow]] = relationship(
+        back_populates="case",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="CaseRecusalRow.unit_id",
     )
 
     __table_args__ = (
@@ -219,6 +227,32 @@ class CaseUnitRow(Base):
     __table_args__ = (
         CheckConstraint("role IN ('lead', 'assist')", name="role"),
         Index("ix_case_units_unit_id_role_case_id", "unit_id", "role", "case_id"),
+    )
+
+
+class CaseRecusalRow(Base):
+    """A unit kept out of a case (回避, core.recusal): the unit complained about and its offices
+    (scope full: they never see it), its heads (scope lead: they may not lead). Each recusal,
+    its lifting and who did it are also events in the case's history and the audit trail."""
+
+    __tablename__ = "case_recusals"
+
+    case_id: Mapped[int] = mapped_column(IdType, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(16))
+    matched: Mapped[str] = mapped_column(Text, default="")
+    via: Mapped[str | None] = mapped_column(String(64))
+    pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime]
+    by: Mapped[str | None] = mapped_column(String(64))
+
+    case: Mapped[CaseRow] = relationship(back_populates="recusals")
+
+    __table_args__ = (
+        CheckConstraint("scope IN ('full', 'lead')", name="scope"),
+        # "the cases this unit is kept out of", for the office's and the audit's questions
+        Index("ix_case_recusals_unit_id", "unit_id"),
     )
 
 
@@ -410,3 +444,16 @@ class DialogBotDataRow(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     data: Mapped[Any] = mapped_column(JsonType)
     updated_at: Mapped[datetime]
+
+
+# Flood control shared by every instance on one PostgreSQL (bot/throttle.py): one row per user,
+# the current fixed window and how many updates the instances let through in it. One row per
+# user (not per window) keeps the table as small as the user list with no clean-up job.
+
+
+class UpdateThrottleRow(Base):
+    __tablename__ = "update_throttle"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer)

@@ -16,7 +16,7 @@ import copy
 import dataclasses
 import random
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -120,6 +120,21 @@ class FakeCaseRepository(_Repo):
         stored = _stored(case)
         stored.lead_unit_ids, stored.assist_unit_ids = _split_units(case.lead_unit_ids, case.assist_unit_ids)
         self.store.require_units(case.target_unit_id, *stored.lead_unit_ids, *stored.assist_unit_ids)
+        self.store.require_units(*(r.unit_id for r in stored.recusals))
+        # as the table keeps them: one per unit, ordered by unit, stamped when first stored
+        old = self.store.cases.get(case.id) if case.id is not None else None
+        first_at = {r.unit_id: r.at for r in old.recusals} if old else {}
+        stored.recusals = sorted(
+            (
+                replace(r, at=_utc(r.at or first_at.get(r.unit_id) or case.created_at))
+                for r in {r.unit_id: r for r in stored.recusals}.values()
+            ),
+            key=lambda r: r.unit_id,
+        )
+        if case.submission_key is not None and any(
+            c.submission_key == case.submission_key and c.id != case.id for c in self.store.cases.values()
+        ):
+            raise ValueError(f"duplicate submission key {case.submission_key}")
         self.store.require("citizen", case.citizen_id, self.store.citizens)
         return stored
 
@@ -130,6 +145,12 @@ class FakeCaseRepository(_Repo):
     async def get_by_tracking_no(self, tracking_no: str, *, for_update: bool = False) -> Case | None:
         for case in self.store.cases.values():
             if case.tracking_no == tracking_no:
+                return _copy(case)
+        return None
+
+    async def get_by_submission_key(self, key: str) -> Case | None:
+        for case in self.store.cases.values():
+            if case.submission_key == key:
                 return _copy(case)
         return None
 
@@ -442,6 +463,19 @@ class FakeOutboxRepository(_Repo):
         for m in chosen:
             m.claimed_by, m.claimed_until, m.attempts = worker_id, _utc(now + lease), m.attempts + 1
         return [_copy(m) for m in chosen]
+
+    async def withdraw_pending(self, chat_ids: Collection[int], tracking_no: str) -> int:
+        found = [
+            m
+            for m in self.store.outbox.values()
+            if m.state is OutboxState.PENDING
+            and m.chat_id in chat_ids
+            and isinstance(params := m.payload.get("text_params"), dict)
+            and params.get("tracking_no") == tracking_no
+        ]
+        for m in found:
+            m.state = OutboxState.WITHDRAWN
+        return len(found)
 
     def _set(self, message_id: int, **values: Any) -> None:
         message = self.store.outbox.get(message_id)

@@ -56,6 +56,7 @@ from bot.dialogs import keyboards
 from bot.i18n import Html
 from bot.language import remember_user, user_language
 from bot.plan_view import AreaView, campaign_view
+from core import recusal
 from core.attachments import AttachmentKind
 from core.errors import RateLimited, ValidationFailed
 from core.plan import Plan, Unit
@@ -71,8 +72,8 @@ from core.services.complaints import (
     Evidence,
     Filed,
     check_evidence,
-    clean_text,
 )
+from core.text import clean_text, strip_controls
 
 # States (persisted as these numbers: append, never renumber).
 DESCRIBE, SCOPE, AREA, UNIT, PLACE, TIME, EVIDENCE, IDENTITY, SUMMARY, EDIT = range(10)
@@ -118,8 +119,6 @@ DOCUMENT_TYPE_NAMES: Final = {
     "audio/mp4": "M4A",
     "video/mp4": "MP4",
 }
-# Administrative prefixes people leave out when naming a unit (区发改局 → 发改局).
-UNIT_NAME_PREFIXES: Final = ("区", "district ", "the district ")
 
 Callback = Callable[[Update, BotContext], Coroutine[Any, Any, object]]
 
@@ -219,6 +218,7 @@ class Draft:
             evidence=self.evidence_items(),
             anonymous=not shared,
             phone=self.phone if shared else None,
+            submission_key=self.id,  # a retried confirm of this draft files the same case
         )
 
 
@@ -238,45 +238,18 @@ def description_problem(text: str) -> tuple[str, dict[str, int]] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Units named in free text
-
-
-def _unit_keys(unit: Unit) -> set[str]:
-    keys = {name.casefold() for name in (*unit.names, unit.name_en) if name}
-    for key in list(keys):
-        for prefix in UNIT_NAME_PREFIXES:
-            rest = key.removeprefix(prefix)
-            if rest != key and len(rest) >= 2:
-                keys.add(rest)
-    return keys
-
-
-def _mentions(text: str, key: str) -> bool:
-    # the unit's name inside the text, or a fragment of the name typed alone (财政 → 区财政局);
-    # fragments must not be trivially short, or "局" would suggest every bureau
-    if key in text:
-        return True
-    shortest = 4 if text.isascii() else 2
-    return len(text) >= shortest and text in key
+# Units named in free text: core.recusal reads them (the same reading keeps the unit complained
+# about out of its own case), here they become the unit step's suggestions
 
 
 def suggest_units(plan: Plan, text: str, limit: int = MAX_SUGGESTIONS) -> list[Unit]:
     """Units whose name or alias the text mentions, the most specific match first."""
-    folded = " ".join(text.casefold().split())
-    if not folded:
-        return []
-    scored: list[tuple[int, int, Unit]] = []
-    for index, unit in enumerate(plan.units):
-        best = max((len(key) for key in _unit_keys(unit) if _mentions(folded, key)), default=0)
-        if best:
-            scored.append((-best, index, unit))
-    return [unit for _, _, unit in sorted(scored, key=lambda s: (s[0], s[1]))[:limit]]
+    return recusal.suggest_units(plan, text, limit)
 
 
 def unit_named(plan: Plan, text: str) -> Unit | None:
     """The unit whose name (or alias) is exactly ``text``."""
-    folded = " ".join(text.casefold().split())
-    return next((unit for unit in plan.units if folded in _unit_keys(unit)), None)
+    return recusal.unit_named(plan, text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -994,7 +967,7 @@ def _evidence_of(message: Message) -> Evidence | None:
             AttachmentKind.DOCUMENT,
             doc.mime_type,
             doc.file_size,
-            doc.file_name,
+            strip_controls(doc.file_name) if doc.file_name else None,
         )
     if message.voice:
         voice = message.voice

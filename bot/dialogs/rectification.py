@@ -58,7 +58,6 @@ from bot.i18n import Html, escape
 from bot.language import user_language
 from core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from core.reports import ReportKind
-from core.services.complaints import clean_text
 from core.services.reports import (
     CALLBACK_ACCEPT,
     CALLBACK_OPEN_RECOMMENDATION,
@@ -74,6 +73,7 @@ from core.services.reports import (
     check_rectification_dates,
     check_report_file,
 )
+from core.text import clean_text, strip_controls
 
 END: Final = ConversationHandler.END
 TIMEOUT: Final = ConversationHandler.TIMEOUT
@@ -750,7 +750,10 @@ async def review_accept(update: Update, context: BotContext) -> None:
     turn = await _turn(update, context)
     query = update.callback_query
     report_id = _report_id(update)
-    if query is None or report_id is None:
+    if query is None:
+        return
+    if report_id is None:  # the pattern let it through; the data is still not one we made
+        await turn.alert(turn.t("stale_button"))
         return
     if not (await roles_of(context, turn.user_id)).office:
         await turn.alert(turn.t("review_office_only"))
@@ -783,7 +786,7 @@ async def review_accept(update: Update, context: BotContext) -> None:
 
 def _name(update: Update) -> str:
     user = update.effective_user
-    return user.full_name if user is not None else ""
+    return strip_controls(user.full_name) if user is not None else ""  # no bidi tricks in names
 
 
 @dataclass(slots=True)
@@ -798,7 +801,10 @@ async def send_back_start(update: Update, context: BotContext) -> int:
     turn = await _turn(update, context)
     query = update.callback_query
     report_id = _report_id(update)
-    if query is None or report_id is None:
+    if query is None:
+        return END
+    if report_id is None:  # the pattern let it through; the data is still not one we made
+        await turn.alert(turn.t("stale_button"))
         return END
     if not (await roles_of(context, turn.user_id)).office:
         await turn.alert(turn.t("review_office_only"))
@@ -844,7 +850,7 @@ async def send_back_reason(update: Update, context: BotContext) -> int:
         return await _lost(turn, REVIEW_KEY)
     try:
         reviewed = await report_service(context.deps).review(
-            turn.user_id, draft.report_id, accept=False, reason=message.text
+            turn.user_id, draft.report_id, accept=False, reason=strip_controls(message.text)
         )
     except ValidationFailed as err:
         await turn.send(turn.error(err), ForceReply(selective=True))
@@ -900,8 +906,8 @@ def handlers(*, persistent: bool, private: filters.BaseFilter) -> list[BaseHandl
 
     issue_steps = [
         MessageHandler(text, issue_text),
-        CallbackQueryHandler(issue_button, pattern=rf"^{ISSUE_PREFIX}:(day|back|keep|confirm)(:|$)"),
-        CallbackQueryHandler(issue_cancel, pattern=rf"^{ISSUE_PREFIX}:cancel$"),
+        CallbackQueryHandler(issue_button, pattern=rf"^{ISSUE_PREFIX}:(day|back|keep|confirm)(:|\Z)"),
+        CallbackQueryHandler(issue_cancel, pattern=rf"^{ISSUE_PREFIX}:cancel\Z"),
     ]
     issue = _conversation(
         entry_points=[CommandHandler("rectify", rectify_start, filters=private)],
@@ -923,14 +929,14 @@ def handlers(*, persistent: bool, private: filters.BaseFilter) -> list[BaseHandl
     answer_steps = [
         MessageHandler(text, answer_text),
         MessageHandler(document, answer_document),
-        CallbackQueryHandler(answer_pick, pattern=rf"^{ANSWER_PREFIX}:pick:\d+$"),
-        CallbackQueryHandler(answer_button, pattern=rf"^{ANSWER_PREFIX}:(back|keep|confirm)(:\d+)?$"),
-        CallbackQueryHandler(answer_cancel, pattern=rf"^{ANSWER_PREFIX}:cancel$"),
+        CallbackQueryHandler(answer_pick, pattern=rf"^{ANSWER_PREFIX}:pick:\d+\Z"),
+        CallbackQueryHandler(answer_button, pattern=rf"^{ANSWER_PREFIX}:(back|keep|confirm)(:\d+)?\Z"),
+        CallbackQueryHandler(answer_cancel, pattern=rf"^{ANSWER_PREFIX}:cancel\Z"),
     ]
     answer = _conversation(
         entry_points=[
             CommandHandler("rectification", answer_start, filters=private),
-            CallbackQueryHandler(answer_start, pattern=rf"^{CALLBACK_OPEN_RECOMMENDATION}\d+$"),
+            CallbackQueryHandler(answer_start, pattern=rf"^{CALLBACK_OPEN_RECOMMENDATION}\d+\Z"),
         ],
         states={
             **{step: answer_steps for step in (PICK, TEXT, FILE, ANSWER_CONFIRM)},
@@ -949,7 +955,7 @@ def handlers(*, persistent: bool, private: filters.BaseFilter) -> list[BaseHandl
 
     # the office chat is a group: the reason arrives there (as a reply), or in a private chat
     send_back = _conversation(
-        entry_points=[CallbackQueryHandler(send_back_start, pattern=rf"^{CALLBACK_SEND_BACK}\d+$")],
+        entry_points=[CallbackQueryHandler(send_back_start, pattern=rf"^{CALLBACK_SEND_BACK}\d+\Z")],
         states={
             REASON: [
                 MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, send_back_reason)
@@ -968,7 +974,7 @@ def handlers(*, persistent: bool, private: filters.BaseFilter) -> list[BaseHandl
         CommandHandler("rectify", rectify_in_group, filters=~filters.ChatType.PRIVATE),
         answer,
         send_back,
-        CallbackQueryHandler(review_accept, pattern=rf"^{CALLBACK_ACCEPT}\d+$"),
+        CallbackQueryHandler(review_accept, pattern=rf"^{CALLBACK_ACCEPT}\d+\Z"),
         # review buttons with data we never made (forged or mangled): a clear answer
         CallbackQueryHandler(_stale, pattern=r"^(rq|rc|rx):"),
     ]

@@ -51,7 +51,6 @@ from bot.handlers.campaign import (
 from bot.i18n import Html
 from bot.language import user_language
 from core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-from core.services.complaints import clean_text
 from core.services.reports import (
     CALLBACK_START_SELF_INSPECTION,
     MAX_REPORT_TEXT,
@@ -63,6 +62,7 @@ from core.services.reports import (
     check_counts,
     check_report_file,
 )
+from core.text import clean_text
 
 # States (persisted as these numbers: append, never renumber).
 TOTAL, INSPECTED, REASON, PROBLEMS, MEASURES, DOCUMENT, CONFIRM = range(7)
@@ -520,8 +520,8 @@ def conversation(*, persistent: bool) -> ConversationHandler[BotContext]:
     every_step = [
         MessageHandler(text, text_given),
         MessageHandler(filters.Document.ALL & private, document_given),
-        CallbackQueryHandler(button, pattern=rf"^{PREFIX}:(back|keep):\d+$|^{PREFIX}:confirm$"),
-        CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:cancel$"),
+        CallbackQueryHandler(button, pattern=rf"^{PREFIX}:(back|keep):\d+\Z|^{PREFIX}:confirm\Z"),
+        CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}:cancel\Z"),
     ]
     states: dict[object, list[Any]] = {
         step: every_step for step in (TOTAL, INSPECTED, REASON, PROBLEMS, MEASURES, DOCUMENT, CONFIRM)
@@ -529,7 +529,7 @@ def conversation(*, persistent: bool) -> ConversationHandler[BotContext]:
     states[TIMEOUT] = [TypeHandler(Update, timed_out)]
     entry_points: list[BaseHandler[Update, BotContext, Any]] = [
         CommandHandler("selfcheck", start, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(start, pattern=rf"^{CALLBACK_START_SELF_INSPECTION}$"),
+        CallbackQueryHandler(start, pattern=rf"^{CALLBACK_START_SELF_INSPECTION}\Z"),
     ]
     with warnings.catch_warnings():
         # per_message=False on purpose: text and buttons share one conversation per user; the

@@ -37,6 +37,7 @@ from core.services.reports import (
     ReportService,
     effective_due,
 )
+from core.text import strip_controls
 
 MAX_HISTORY_SHOWN: Final = 30  # the newest entries; a long history would pass Telegram's limit
 MAX_NOTE_SHOWN: Final = 200
@@ -98,7 +99,7 @@ def report_file(document: Document) -> ReportFile:
         file_unique_id=document.file_unique_id,
         mime=document.mime_type,
         size=document.file_size,
-        file_name=document.file_name,
+        file_name=strip_controls(document.file_name) if document.file_name else None,
     )
 
 

@@ -1,14 +1,22 @@
 """The one error handler: log with context, tell the user something kind (never a traceback),
-tell the office chat about the unexpected, briefly."""
+tell the office chat about the unexpected, briefly.
+
+Nobody's identity goes into the log line or the office notice (SPEC §3, §10): the update is
+described by its kind and id, the chat by its type; the office notice holds the update kind,
+the handler that failed, the exception's type (not its text: an exception's message may hold
+what a user typed) and an error reference that is also in the log line, where the traceback is.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Callable
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
@@ -48,9 +56,10 @@ class ErrorReporter:
             # polling hiccups; python-telegram-bot retries by itself
             log.warning("network trouble talking to Telegram: %s", error)
             return
-        log.error("unexpected error in %s", where, exc_info=error)
+        ref = new_error_ref()
+        log.error("unexpected error %s in %s, handler %s", ref, where, handler_of(error), exc_info=error)
         await self._tell_user(update, context, "error.unexpected")
-        await self._tell_office(update, context, error)
+        await self._tell_office(update, context, error, ref)
         if isinstance(update, Update):
             raise ApplicationHandlerStop  # one answer per update: no other group replies too
 
@@ -62,14 +71,16 @@ class ErrorReporter:
             catalogue = context.deps.catalogue
             text = catalogue.t(lang, key, phone=campaign_view(context.deps.plan, lang).phone)
             if update.callback_query is not None:
-                # stop the button's spinner even if the message below fails
-                await update.callback_query.answer()
+                # stop the button's spinner even if the message below fails; a handler that
+                # answered before it failed has used the query's one answer, which is fine
+                with contextlib.suppress(BadRequest):
+                    await update.callback_query.answer()
             if update.effective_chat is not None:
                 await context.bot.send_message(update.effective_chat.id, text)
         except Exception:
             log.warning("could not tell the user about the error in %s", describe(update), exc_info=True)
 
-    async def _tell_office(self, update: object, context: BotContext, error: BaseException) -> None:
+    async def _tell_office(self, update: object, context: BotContext, error: BaseException, ref: str) -> None:
         chat_id = context.deps.settings.office_chat_id
         if chat_id is None:
             return
@@ -79,31 +90,54 @@ class ErrorReporter:
         if last is not None and now - last < OFFICE_NOTICE_INTERVAL:
             return
         self._last_notice[kind] = now
-        summary = f"{kind}: {error}"
-        if len(summary) > MAX_ERROR_TEXT:
-            summary = summary[: MAX_ERROR_TEXT - 1] + "…"
-        update_id = update.update_id if isinstance(update, Update) else "-"
-        chat = update.effective_chat if isinstance(update, Update) else None
         text = context.deps.catalogue.t(
             DEFAULT_LANG,
             "error.office_notice",
-            error=summary,
-            update_id=str(update_id),
-            chat_id=str(chat.id) if chat else "-",
+            error=kind,
+            handler=handler_of(error)[:MAX_ERROR_TEXT],
+            kind=update_kind(update),
+            ref=ref,
         )
         try:
             await context.bot.send_message(chat_id, text)
         except TelegramError:
-            log.warning("could not tell the office chat %s about an error", chat_id, exc_info=True)
+            log.warning("could not tell the office chat %s about error %s", chat_id, ref, exc_info=True)
+
+
+def new_error_ref() -> str:
+    """A short reference for one error, in the log line and the office notice alike."""
+    return f"E-{secrets.token_hex(4)}"
+
+
+# frames of these packages are the machinery around a handler, not the handler
+_MACHINERY = frozenset({"telegram", "asyncio", "contextlib", "functools"})
+
+
+def handler_of(error: BaseException) -> str:
+    """The outermost function of ours the error went through: the handler callback (or the
+    dialog step) that failed, e.g. ``bot.handlers.office.office_button``."""
+    tb = error.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.partition(".")[0] not in _MACHINERY:
+            return f"{module}.{frame.f_code.co_qualname}"
+        tb = tb.tb_next
+    return "-"
+
+
+def update_kind(update: object) -> str:
+    """``message``, ``callback_query``, ``edited_message``, ...: what sort of update it was."""
+    if not isinstance(update, Update):
+        return "no update" if update is None else type(update).__name__
+    return next((name for name in Update.ALL_TYPES if getattr(update, name, None) is not None), "update")
 
 
 def describe(update: object) -> str:
-    """A short, log-friendly description of where an error happened (no message text)."""
+    """A short, log-friendly description of where an error happened: the update's kind and id
+    and the chat's type; no message text, no chat or user id, no name."""
     if not isinstance(update, Update):
-        return "no update" if update is None else type(update).__name__
-    user = update.effective_user
+        return update_kind(update)
     chat = update.effective_chat
-    kind = "callback" if update.callback_query else "message" if update.effective_message else "update"
-    chat_id = chat.id if chat else "-"
-    user_id = user.id if user else "-"
-    return f"{kind} update {update.update_id} (chat {chat_id}, user {user_id})"
+    where = f"{chat.type} chat" if chat is not None else "no chat"
+    return f"{update_kind(update)} update {update.update_id} ({where})"

@@ -39,10 +39,12 @@ from bot.replies import reply
 from core.cases import Satisfaction
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.services.follow_up import CALLBACK_PREFIX, MAX_COMMENT
+from core.text import strip_controls
 
 CALLBACK_PATTERN: Final = rf"^{CALLBACK_PREFIX}"  # everything under fu:, malformed data included
-COMMENT_PATTERN: Final = r"^fu:[1-9][0-9]{0,11}:comment$"
-REOPEN_PATTERN: Final = r"^ro:(approve|refuse):[1-9][0-9]{0,11}$"
+# \Z, not $: "$" also matches before a trailing newline, and forged data may end in one
+COMMENT_PATTERN: Final = r"^fu:[1-9][0-9]{0,11}:comment\Z"
+REOPEN_PATTERN: Final = r"^ro:(approve|refuse):[1-9][0-9]{0,11}\Z"
 _CHOICE = re.compile(r"fu:([1-9][0-9]{0,11}):(satisfied|basically|unsatisfied|reopen|comment)", re.ASCII)
 _DECISION = re.compile(r"ro:(approve|refuse):([1-9][0-9]{0,11})", re.ASCII)
 
@@ -170,10 +172,12 @@ async def comment_started(update: Update, context: BotContext) -> object:
     the comment arrives)."""
     query = update.callback_query
     m = _CHOICE.fullmatch(query.data or "") if query is not None else None
-    if query is None or m is None or context.user_data is None:
-        raise ApplicationHandlerStop(END)
     deps = context.deps
     lang = await user_language(update, context)
+    if query is None or m is None or m.group(2) != "comment" or context.user_data is None:
+        # this handler stops the update, so nobody after it would answer the button
+        await _alert(update, deps.catalogue.t(lang, "fallback.stale_button"))
+        raise ApplicationHandlerStop(END)
     context.user_data[COMMENT_KEY] = {"case_id": int(m.group(1)), "at": deps.clock.now().isoformat()}
     await query.answer()
     await reply(update, context, deps.catalogue.t(lang, "follow_up.ask_comment", limit=MAX_COMMENT))
@@ -191,7 +195,7 @@ async def comment_given(update: Update, context: BotContext) -> object:
         return END  # the prompt lapsed: the text goes on to the other handlers
     lang = await user_language(update, context)
     try:
-        await deps.services.follow_up.comment(user.id, case_id, message.text)
+        await deps.services.follow_up.comment(user.id, case_id, strip_controls(message.text))
     except ValidationFailed as error:
         await reply(update, context, error_text(deps, lang, error))
         raise ApplicationHandlerStop(COMMENT) from None

@@ -27,6 +27,7 @@ from core.errors import DomainError
 from core.plan import Plan, UnknownPlanId
 from core.services.invites import DEFAULT_TTL, MAX_TTL, CreatedInvite
 from core.services.units import sync_plan_units
+from core.text import strip_controls
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ async def join_command(update: Update, context: BotContext) -> None:
         await reply(update, context, deps.catalogue.t(lang, "join.usage"))
         return
     try:
-        joined = await deps.services.invites.join(user.id, code, display_name=user.full_name)
+        joined = await deps.services.invites.join(user.id, code, display_name=strip_controls(user.full_name))
     except DomainError as error:
         await reply(update, context, error_text(deps, lang, error))
         return

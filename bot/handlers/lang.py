@@ -11,7 +11,7 @@ from bot.language import choose_language, user_language
 from bot.replies import reply
 
 CALLBACK_PREFIX = "lang:"
-CALLBACK_PATTERN = rf"^{CALLBACK_PREFIX}({'|'.join(LANGUAGES)})$"
+CALLBACK_PATTERN = rf"^{CALLBACK_PREFIX}({'|'.join(LANGUAGES)})\Z"
 
 
 def language_keyboard(context: BotContext) -> InlineKeyboardMarkup:

@@ -56,7 +56,6 @@ from core.deadlines import Deadline
 from core.directory import UnitRole
 from core.errors import DomainError, InvalidTransition, ValidationFailed
 from core.plan import UnknownPlanId
-from core.services.complaints import clean_text
 from core.services.liaison import (
     MAX_REASON,
     MAX_REPLY,
@@ -67,13 +66,15 @@ from core.services.liaison import (
     LiaisonCaseView,
 )
 from core.states import Actor, CaseState
+from core.text import clean_text, strip_controls
 
 log = logging.getLogger(__name__)
 
 CALLBACK_PREFIX: Final = "lc:"
 CALLBACK_PATTERN: Final = rf"^{CALLBACK_PREFIX}"  # everything under lc:, malformed data included
-INPUT_PATTERN: Final = r"^lc:(reply|ext|return|note):[1-9][0-9]{0,11}$"
-REVIEW_PATTERN: Final = r"^rv:(approve|refuse):[1-9][0-9]{0,11}$"
+# \Z, not $: "$" also matches before a trailing newline, and forged data may end in one
+INPUT_PATTERN: Final = r"^lc:(reply|ext|return|note):[1-9][0-9]{0,11}\Z"
+REVIEW_PATTERN: Final = r"^rv:(approve|refuse):[1-9][0-9]{0,11}\Z"
 _CASE_BUTTON = re.compile(r"lc:(view|sign|files):([1-9][0-9]{0,11})", re.ASCII)
 _INBOX = re.compile(r"lc:inbox:([0-9]{1,4}):([0-9]{1,4})", re.ASCII)
 _INPUT = re.compile(r"lc:(reply|ext|return|note|confirm|cancel):([1-9][0-9]{0,11})", re.ASCII)
@@ -341,6 +342,8 @@ async def liaison_button(update: Update, context: BotContext) -> None:
         await _alert(update, deps.catalogue.t(lang, "fallback.stale_button"))
         return
     service = deps.services.liaison
+    # A query takes one answer (Telegram refuses a second one with 400 and its text is lost),
+    # so everything that can fail runs first and the answer comes once the outcome is known.
     try:
         if m := _INBOX.fullmatch(data):
             inbox = await service.inbox(user.id, page=int(m.group(1)), assist_page=int(m.group(2)))
@@ -353,19 +356,19 @@ async def liaison_button(update: Update, context: BotContext) -> None:
             await _alert(update, deps.catalogue.t(lang, "fallback.stale_button"))
             return
         action, case_id = m.group(1), int(m.group(2))
+        if action == "files":
+            await _send_files(update, context, lang, case_id)
+            return
+        done: str | None = None
         if action == "sign":
             case = await service.sign(user.id, case_id)
             deps.wake_sender()
-            await query.answer(plain(deps.catalogue.t(lang, "liaison.signed", tracking_no=case.tracking_no)))
-        elif action == "files":
-            await _send_files(update, context, lang, case_id)
-            return
-        else:
-            await query.answer()
+            done = plain(deps.catalogue.t(lang, "liaison.signed", tracking_no=case.tracking_no))
         view = await service.view(user.id, case_id)
     except DomainError as error:
         await _alert(update, error_text(deps, lang, error))
         return
+    await query.answer(done)
     text, markup = render_card(deps, lang, view)
     await _replace_or_send(update, context, text, markup)
 
@@ -477,10 +480,12 @@ async def input_started(update: Update, context: BotContext) -> object:
     query = update.callback_query
     user = update.effective_user
     m = _INPUT.fullmatch(query.data or "") if query is not None else None
-    if query is None or user is None or m is None or context.user_data is None:
-        raise ApplicationHandlerStop(END)
     deps = context.deps
     lang = await user_language(update, context)
+    if query is None or user is None or m is None or context.user_data is None:
+        # this handler stops the update, so nobody after it would answer the button
+        await _alert(update, deps.catalogue.t(lang, "fallback.stale_button"))
+        raise ApplicationHandlerStop(END)
     action, case_id = m.group(1), int(m.group(2))
     if not _private(update):
         await _alert(update, deps.catalogue.t(lang, "fallback.stale_button"))
@@ -566,13 +571,13 @@ async def input_text(update: Update, context: BotContext) -> object:
     service = deps.services.liaison
     try:
         if action == "note":
-            await service.add_note(user.id, case_id, message.text)
+            await service.add_note(user.id, case_id, strip_controls(message.text))
             _clear(context)
             await reply(update, context, fmt.t("liaison.note_added", tracking_no=pending["tracking_no"]))
             raise ApplicationHandlerStop(END)
         if action == "ext":
             requested = await deps.services.extensions.request(
-                user.id, case_id, int(pending["days"]), message.text
+                user.id, case_id, int(pending["days"]), strip_controls(message.text)
             )
             deps.wake_sender()
             _clear(context)
@@ -662,7 +667,7 @@ def input_conversation(*, persistent: bool) -> ConversationHandler[BotContext]:
     """The liaison's dialogs (reply, return reason, extension, note) as one conversation."""
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
     text = filters.TEXT & ~filters.COMMAND & private
-    cancel_button = CallbackQueryHandler(input_cancelled, pattern=r"^lc:cancel:[1-9][0-9]{0,11}$")
+    cancel_button = CallbackQueryHandler(input_cancelled, pattern=r"^lc:cancel:[1-9][0-9]{0,11}\Z")
     with warnings.catch_warnings():
         # per_message=False on purpose: the dialog spans a button and the next text message;
         # the case id in every button's data ties the buttons to the dialog instead
@@ -673,7 +678,7 @@ def input_conversation(*, persistent: bool) -> ConversationHandler[BotContext]:
                 TEXT: [MessageHandler(text, input_text), cancel_button],
                 DAYS: [MessageHandler(text, input_days), cancel_button],
                 CONFIRM: [
-                    CallbackQueryHandler(input_confirmed, pattern=r"^lc:confirm:[1-9][0-9]{0,11}$"),
+                    CallbackQueryHandler(input_confirmed, pattern=r"^lc:confirm:[1-9][0-9]{0,11}\Z"),
                     cancel_button,
                     MessageHandler(text, input_text),  # a new text replaces the one shown
                 ],

@@ -59,11 +59,12 @@ from telegram import (
 )
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ApplicationHandlerStop
+from telegram.ext import ApplicationHandlerStop, filters
 
 from bot.case_view import CaseFormatter, unit_name
 from bot.commands import CITIZEN_COMMANDS, bot_commands
 from bot.context import BotContext, Deps, roles_of
+from bot.handlers import office_recusal
 from bot.handlers.join import LIAISON_EXTRA, drop_chat_menu, find_unit, set_liaison_menu
 from bot.handlers.liaison import error_text, formatter, plain
 from bot.i18n import Html, language_for
@@ -95,6 +96,7 @@ from core.services.office import (
 )
 from core.states import Actor, CaseState
 from core.stats import parse_period
+from core.text import strip_controls
 from core.tracking import parse_tracking_no
 
 log = logging.getLogger(__name__)
@@ -107,7 +109,9 @@ MAX_CALLBACK_DATA: Final = 64  # Telegram's limit, in bytes
 _ID = r"[1-9][0-9]{0,11}"
 _PLAN_ID = r"[a-z][a-z0-9_]{0,39}"
 _QUEUE = re.compile(r"of:queue:([0-9]{1,4})", re.ASCII)
-_CASE = re.compile(rf"of:(view|route|areas|files|reject|supervise|reopen|reclass|close):({_ID})", re.ASCII)
+_CASE = re.compile(
+    rf"of:(view|route|areas|files|reject|supervise|reopen|reclass|close|target|notgt):({_ID})", re.ASCII
+)
 _AREA = re.compile(rf"of:(area|units|reclass|close):({_ID}):({_PLAN_ID})", re.ASCII)
 _LEAD = re.compile(rf"of:lead:({_ID}):({_PLAN_ID}):({_PLAN_ID})", re.ASCII)
 _MEASURE = re.compile(rf"of:close:({_ID}):({_PLAN_ID}):({_PLAN_ID})", re.ASCII)
@@ -337,6 +341,8 @@ def _queue_line(fmt: CaseFormatter, deps: Deps, lang: str, item: QueueItem) -> s
         details.append(fmt.t("office.queue_reason", reason=fmt.t(item.reason_key)))
     if item.units:
         details.append(fmt.t("office.queue_units", units=fmt.units(item.units)))
+    if (candidates := office_recusal.queue_note(fmt, item.candidates)) is not None:
+        details.append(candidates)
     if item.days is not None:
         details.append(fmt.t("office.queue_days", days=item.days))
     if item.reason:
@@ -396,14 +402,21 @@ async def triage_command(update: Update, context: BotContext) -> None:
 # -- the case card -------------------------------------------------------------------------------
 
 
-def render_card(deps: Deps, lang: str, view: OfficeCaseView) -> tuple[Html, InlineKeyboardMarkup]:
+def render_card(
+    deps: Deps, lang: str, view: OfficeCaseView, *, identity: bool = True, private_link: str | None = None
+) -> tuple[Html, InlineKeyboardMarkup]:
     """The same card everybody sees, plus what only the office sees: where the case came from,
     who complained (unless anonymous), the unit complained about, the classifier's guess, the
-    outcome, and the whole history with internal entries marked."""
+    outcome, and the whole history with internal entries marked.
+
+    ``identity=False`` (the office group: ``card_for``) leaves out who complained and says
+    where to see it; ``private_link`` adds a button opening the card in the private chat."""
     fmt = formatter(deps, lang)
     case = view.case
     notes = [fmt.t("office.card_source", source=fmt.t(f"office.source.{case.source.value}"))]
-    if view.complainant is not None:
+    if view.complainant is not None and not identity:
+        notes.append(fmt.t("privacy.card_identity_elsewhere"))
+    elif view.complainant is not None:
         phone = view.complainant.phone or fmt.t("office.card_no_phone")
         notes.append(fmt.t("office.card_complainant", user_id=view.complainant.user_id, phone=phone))
     elif case.citizen_id is not None:
@@ -412,6 +425,7 @@ def render_card(deps: Deps, lang: str, view: OfficeCaseView) -> tuple[Html, Inli
         notes.append(fmt.t("office.card_target", unit=unit_name(deps.plan, lang, case.target_unit_id)))
     if case.assist_unit_ids:
         notes.append(fmt.t("office.card_assist", units=fmt.units(case.assist_unit_ids)))
+    notes += office_recusal.card_notes(fmt, view)
     if case.area_auto and case.area_auto != case.area_final:
         confidence = f"{case.confidence:.2f}" if case.confidence is not None else "–"
         notes.append(fmt.t("office.card_area_auto", area=fmt.area(case.area_auto), confidence=confidence))
@@ -438,7 +452,51 @@ def render_card(deps: Deps, lang: str, view: OfficeCaseView) -> tuple[Html, Inli
         history=entries,
         title_key="office.history_title",
     )
-    return text, card_keyboard(deps, lang, view)
+    markup = card_keyboard(deps, lang, view)
+    if private_link is not None:
+        link = InlineKeyboardButton(plain(fmt.t("privacy.button_open_private")), url=private_link)
+        markup = InlineKeyboardMarkup([*markup.inline_keyboard, [link]])
+    return text, markup
+
+
+# The office card with the complainant's identity opens in a private chat only (SPEC §3, §10):
+# in the office group the card says where to see it, with a deep link (t.me/<bot>?start=oc<id>)
+# into the member's private chat, where /start oc<id> shows the whole card.
+PRIVATE_CARD_START: Final = re.compile(rf"oc({_ID})", re.ASCII)
+PRIVATE_CARD_LINK: Final = filters.Regex(rf"^/start(?:@\w+)?\s+oc{_ID}$") & filters.UpdateType.MESSAGE
+
+
+def card_for(
+    update: Update, context: BotContext, lang: str, view: OfficeCaseView
+) -> tuple[Html, InlineKeyboardMarkup]:
+    """The office card as this chat may show it: with who complained in a private chat only."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        return render_card(context.deps, lang, view)
+    username = context.bot.username  # known since initialize() (getMe)
+    link = f"https://t.me/{username}?start=oc{view.case.id}" if username and view.complainant else None
+    return render_card(context.deps, lang, view, identity=False, private_link=link)
+
+
+async def private_card_start(update: Update, context: BotContext) -> None:
+    """/start oc<case id> (the office group card's link): that case's whole card, in the
+    office member's private chat; anybody else gets the office's refusal."""
+    guarded = await _guard(update, context)
+    chat = update.effective_chat
+    if guarded is None or chat is None:
+        return
+    user_id, lang = guarded
+    match = PRIVATE_CARD_START.fullmatch(" ".join(context.args or []))
+    if chat.type != ChatType.PRIVATE or match is None:
+        await reply(update, context, context.deps.catalogue.t(lang, "office.case_not_found"))
+        return
+    try:
+        view = await context.deps.services.office.view(user_id, int(match.group(1)))
+    except NotFound:
+        await reply(update, context, context.deps.catalogue.t(lang, "office.case_not_found"))
+        return
+    text, markup = render_card(context.deps, lang, view)
+    await reply(update, context, text, reply_markup=markup)
 
 
 def _history_line(fmt: CaseFormatter, deps: Deps, lang: str, event: CaseEvent) -> str:
@@ -461,6 +519,8 @@ def _who(fmt: CaseFormatter, deps: Deps, lang: str, event: CaseEvent) -> str:
 
 
 def _detail(fmt: CaseFormatter, event: CaseEvent) -> str:
+    if (recusal := office_recusal.history_detail(fmt, event)) is not None:
+        return recusal
     data = event.data
     satisfaction = data.get("satisfaction")
     if isinstance(satisfaction, str) and satisfaction in {s.value for s in Satisfaction}:
@@ -551,6 +611,8 @@ def card_keyboard(deps: Deps, lang: str, view: OfficeCaseView) -> InlineKeyboard
     if view.evidence:
         last.append(b("office.button_files", f"of:files:{case_id}", count=len(view.evidence)))
     rows.append(last)
+    if state is not CaseState.REJECTED:
+        rows += office_recusal.card_rows(deps, lang, view)
     rows.append([b("office.button_queue", "of:queue:0")])
     return InlineKeyboardMarkup(rows)
 
@@ -575,7 +637,7 @@ async def case_office_command(update: Update, context: BotContext) -> None:
     except DomainError:
         await reply(update, context, deps.catalogue.t(lang, "office.case_usage"))
         return
-    text, markup = render_card(deps, lang, view)
+    text, markup = card_for(update, context, lang, view)
     await reply(update, context, text, reply_markup=markup)
 
 
@@ -690,8 +752,8 @@ async def _dispatch_button(update: Update, context: BotContext, user_id: int, la
     if m := _TYPICAL.fullmatch(data):
         case = await service.mark_typical(user_id, int(m.group(1)), m.group(2) == "1")
         key = "office.typical_on" if case.typical else "office.typical_off"
-        await query.answer(plain(deps.catalogue.t(lang, key, tracking_no=case.tracking_no)))
-        await _show_card(update, context, user_id, lang, int(m.group(1)))
+        done = plain(deps.catalogue.t(lang, key, tracking_no=case.tracking_no))
+        await _show_card(update, context, user_id, lang, int(m.group(1)), answer=done)
         return
     if m := _LEAD.fullmatch(data):
         case_id, area_id, unit_id = int(m.group(1)), m.group(2), m.group(3)
@@ -706,18 +768,28 @@ async def _dispatch_button(update: Update, context: BotContext, user_id: int, la
             await _route(update, context, user_id, lang, case_id, plan_id, None)
         elif action == "units":
             case = await service.case(user_id, case_id)
-            view_excluded = [case.target_unit_id] if case.target_unit_id else []
+            view_excluded = sorted(case.may_not_lead())
             await query.answer()
             text, markup = _unit_picker(deps, lang, case_id, case.tracking_no, plan_id, view_excluded)
             await _replace_or_send(update, context, text, markup)
         elif action == "reclass":
             case = await service.reclassify(user_id, case_id, plan_id)
-            await query.answer(
-                plain(deps.catalogue.t(lang, "office.reclassified", tracking_no=case.tracking_no))
-            )
-            await _show_card(update, context, user_id, lang, case_id)
+            done = plain(deps.catalogue.t(lang, "office.reclassified", tracking_no=case.tracking_no))
+            await _show_card(update, context, user_id, lang, case_id, answer=done)
         else:  # close:<case>:<outcome>
             await _close(update, context, user_id, lang, case_id, plan_id, None)
+        return
+    if m := office_recusal.TARGET_BUTTON.fullmatch(data):
+        step, case_id, unit_id = m.group(1), int(m.group(2)), m.group(3)
+        if step == "tgt":
+            case = await service.case(user_id, case_id)
+            await query.answer()
+            text, markup = office_recusal.confirm(deps, lang, case, unit_id)
+            await _replace_or_send(update, context, text, markup)
+        else:
+            marked = await service.mark_target(user_id, case_id, unit_id)
+            done = office_recusal.marked_text(deps, lang, marked)
+            await _show_card(update, context, user_id, lang, case_id, answer=done)
         return
     m = _CASE.fullmatch(data)
     if m is None:
@@ -725,8 +797,7 @@ async def _dispatch_button(update: Update, context: BotContext, user_id: int, la
         return
     action, case_id = m.group(1), int(m.group(2))
     if action == "view":
-        await query.answer()
-        await _show_card(update, context, user_id, lang, case_id)
+        await _show_card(update, context, user_id, lang, case_id, answer=None)
     elif action == "route":
         await _route(update, context, user_id, lang, case_id, None, None)
     elif action in ("areas", "reclass"):
@@ -743,13 +814,29 @@ async def _dispatch_button(update: Update, context: BotContext, user_id: int, la
         await _replace_or_send(update, context, text, markup)
     elif action == "files":
         await _send_files(update, context, user_id, lang, case_id)
+    elif action == "target":
+        case = await service.case(user_id, case_id)
+        await query.answer()
+        text, markup = office_recusal.picker(deps, lang, case)
+        await _replace_or_send(update, context, text, markup)
+    elif action == "notgt":
+        case = await service.clear_candidates(user_id, case_id)
+        done = plain(deps.catalogue.t(lang, "office.recusal.cleared", tracking_no=case.tracking_no))
+        await _show_card(update, context, user_id, lang, case_id, answer=done[:200])
     else:  # reject, supervise, reopen: ask for the text
         await _ask(update, context, user_id, lang, action, case_id)
 
 
-async def _show_card(update: Update, context: BotContext, user_id: int, lang: str, case_id: int) -> None:
+async def _show_card(
+    update: Update, context: BotContext, user_id: int, lang: str, case_id: int, *, answer: str | None
+) -> None:
+    """The case card in place of the pressed message. The button is answered (with
+    ``answer``) only once the card could be read: a query takes one answer, and a failure
+    here must still be able to answer it with its alert."""
     view = await context.deps.services.office.view(user_id, case_id)
-    text, markup = render_card(context.deps, lang, view)
+    if update.callback_query is not None:
+        await update.callback_query.answer(answer)
+    text, markup = card_for(update, context, lang, view)
     await _replace_or_send(update, context, text, markup)
 
 
@@ -790,8 +877,7 @@ async def _route(
     deps.wake_sender()
     fmt = formatter(deps, lang)
     done = fmt.t("office.routed", tracking_no=routed.case.tracking_no, units=fmt.units(routed.lead_unit_ids))
-    await query.answer(plain(done)[:200])
-    await _show_card(update, context, user_id, lang, case_id)
+    await _show_card(update, context, user_id, lang, case_id, answer=plain(done)[:200])
 
 
 async def _close(
@@ -820,8 +906,8 @@ async def _close(
         return
     case = await deps.services.office.close_with_outcome(user_id, case_id, outcome, measure or Measure.NONE)
     deps.wake_sender()
-    await query.answer(plain(deps.catalogue.t(lang, "office.outcome_recorded", tracking_no=case.tracking_no)))
-    await _show_card(update, context, user_id, lang, case_id)
+    done = plain(deps.catalogue.t(lang, "office.outcome_recorded", tracking_no=case.tracking_no))
+    await _show_card(update, context, user_id, lang, case_id, answer=done)
 
 
 async def _send_files(update: Update, context: BotContext, user_id: int, lang: str, case_id: int) -> None:
@@ -940,7 +1026,7 @@ async def pending_text(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
     kind, case_id = str(pending["kind"]), int(pending["case_id"])
     tracking_no = str(pending.get("tracking_no", ""))
-    text = message.text
+    text = strip_controls(message.text)
     try:
         if kind == "reject":
             await deps.services.office.reject(user.id, case_id, text)
@@ -1295,8 +1381,9 @@ async def _remove_member(
     await deps.services.office.remove_member(user_id, member_id)
     deps.wake_sender()
     await _reset_menu(context, member_id)
-    await query.answer(plain(deps.catalogue.t(lang, "office.member_removed_done", user_id=member_id)))
     members = await deps.services.office.members(user_id)
+    # answered after the last read that can fail: a query takes one answer
+    await query.answer(plain(deps.catalogue.t(lang, "office.member_removed_done", user_id=member_id)))
     text, markup = render_members(
         deps, lang, members.admins, [(m.user_id, m.added_at) for m in members.added]
     )

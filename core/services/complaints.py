@@ -6,7 +6,6 @@ that is not theirs is reported exactly like one that does not exist, so forged i
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
@@ -17,9 +16,11 @@ from core.deadlines import DeadlineRules
 from core.errors import NotFound, RateLimited, ValidationFailed
 from core.plan import Area, Plan
 from core.ports import UnitOfWork, UnitOfWorkFactory
-from core.routing import Routing, route
-from core.services.workflow import Who, apply_action, assign, tell_office
+from core.recusal import TargetFinding, find_targets
+from core.routing import Routing, TriageReason, route
+from core.services.workflow import Who, apply_action, assign, record_recusals, tell_office
 from core.states import Action, Actor, CaseState
+from core.text import clean_text  # the character policy; imported from here too
 from core.tracking import format_tracking_no
 
 # Limits told to the citizen up front (SPEC §4.1, §10). Telegram bots can download files of
@@ -67,23 +68,6 @@ def check_evidence(item: Evidence) -> None:
         raise ValidationFailed(field="evidence", reason="type", mime=item.mime or "?")
 
 
-def _kept(ch: str) -> str:
-    if ch in "\n\t" or ch.isprintable():
-        return ch
-    # isprintable() is False for every space but the ASCII one; a no-break or full-width
-    # (ideographic) space still separates words, so it becomes a plain space, not nothing
-    return " " if unicodedata.category(ch) == "Zs" else ""
-
-
-def clean_text(text: str, *, limit: int) -> str:
-    """Strip control characters (keeping line breaks and tabs) and surrounding blanks."""
-    kept = "".join(_kept(ch) for ch in text)
-    cleaned = kept.strip()
-    if len(cleaned) > limit:
-        raise ValidationFailed(field="length", limit=limit, length=len(cleaned))
-    return cleaned
-
-
 @dataclass(frozen=True, slots=True)
 class ComplaintDraft:
     """What the dialog collected. ``area`` is the citizen's final choice (None: not sure)."""
@@ -100,12 +84,15 @@ class ComplaintDraft:
     evidence: tuple[Evidence, ...] = ()
     anonymous: bool = True
     phone: str | None = None
+    # one per confirm press (the dialog's draft id): the same key files the same case once
+    submission_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Filed:
     case: Case
     routing: Routing
+    again: bool = False  # the same submission came twice: this is the case it filed the first time
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +145,22 @@ class ComplaintService:
         if target_unit_id is not None:
             self.plan.unit(target_unit_id)  # raises for an id the plan does not know
 
+        key = f"{user_id}:{draft.submission_key}" if draft.submission_key else None
+        finding = find_targets(
+            self.plan, chosen_unit_id=target_unit_id, target_text=draft.target_text, description=description
+        )
+        if target_unit_id is None:
+            target_unit_id = finding.target_unit_id
+
         now = self.clock.now()
         async with self.uow() as uow:
             await uow.users.upsert(user_id, now=now, chat_id=user_id)
             citizen = await uow.citizens.get_or_create(user_id, now=now)
             assert citizen.id is not None
+            if key is not None:
+                earlier = await uow.cases.get_by_submission_key(key)
+                if earlier is not None and earlier.citizen_id == citizen.id:
+                    return Filed(earlier, _routing_of(earlier), again=True)
             used = await uow.cases.count_for_citizen_since(citizen.id, self._start_of_day(now))
             if used >= self.daily_limit:
                 raise RateLimited(limit=self.daily_limit)
@@ -187,6 +185,8 @@ class ComplaintService:
                 target_text=clean_text(draft.target_text, limit=MAX_FIELD),
                 place=clean_text(draft.place, limit=MAX_FIELD),
                 occurred=clean_text(draft.occurred, limit=MAX_FIELD),
+                recusals=list(finding.recusals),
+                submission_key=key,
             )
             await uow.cases.add(case)
             assert case.id is not None
@@ -208,23 +208,31 @@ class ComplaintService:
             await apply_action(
                 uow, case, Action.SUBMIT, citizen_who, now, data={"evidence": len(draft.evidence)}
             )
+            await record_recusals(uow, case, case.recusals, Who.system(), now)
             area = self._areas.get(draft.area) if draft.area else None
-            routing = route(area, target_unit_id)
-            await self._dispatch(uow, case, area, routing, now)
+            routing = route(area, case.may_not_lead(), case.may_not_see(), target_unclear=case.target_pending)
+            await self._dispatch(uow, case, area, routing, now, finding)
             await uow.commit()
         return Filed(case, routing)
 
     async def _dispatch(
-        self, uow: UnitOfWork, case: Case, area: Area | None, routing: Routing, now: datetime
+        self,
+        uow: UnitOfWork,
+        case: Case,
+        area: Area | None,
+        routing: Routing,
+        now: datetime,
+        finding: TargetFinding,
     ) -> None:
         """Route to the lead units, or hand the case to the office's triage queue."""
         system = Who.system()
         if routing.needs_triage or area is None:
             # nobody is copied before the office has decided who leads
             case.lead_unit_ids, case.assist_unit_ids = [], []
-            await apply_action(
-                uow, case, Action.SEND_TO_TRIAGE, system, now, data={"reason": str(routing.triage)}
-            )
+            data: dict[str, object] = {"reason": str(routing.triage)}
+            if finding.candidates:
+                data["candidates"] = list(finding.candidates)
+            await apply_action(uow, case, Action.SEND_TO_TRIAGE, system, now, data=data)
             await tell_office(
                 uow,
                 self.office_chat_id,
@@ -269,3 +277,13 @@ class ComplaintService:
         if case is None or case.id is None:
             raise NotFound(kind="case")
         return await self.view(user_id, case.id)
+
+
+def _routing_of(case: Case) -> Routing:
+    """The routing a filed case got, read back from it (for a submission that came twice)."""
+    if case.lead_unit_ids:
+        return Routing(tuple(case.lead_unit_ids), tuple(case.assist_unit_ids))
+    reason = TriageReason.TARGET_UNCLEAR if case.target_pending else TriageReason.NOT_SURE
+    if case.area is not None and not case.target_pending:
+        reason = TriageReason.TARGET_IS_LEAD
+    return Routing((), (), reason)

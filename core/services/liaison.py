@@ -206,6 +206,9 @@ class LiaisonService:
                 limit=size + 1,
                 offset=assist_page * size,
             )
+        # recusal removes a unit from a case's units; this keeps a stray row from showing it
+        lead_cases = [c for c in lead_cases if unit_id not in c.may_not_see()]
+        assist_cases = [c for c in assist_cases if unit_id not in c.may_not_see()]
         lead = sorted(
             (self._entry(c, UnitRole.LEAD) for c in lead_cases),
             key=lambda e: (_SEVERITY[e.colour], e.due or date.max, e.case.id or 0),
@@ -436,7 +439,8 @@ class LiaisonService:
 
 
 def _role(case: Case, unit_id: str) -> UnitRole | None:
-    if case.state is CaseState.DRAFT:
+    # a recused unit never reaches the case, whatever lists it is on (SPEC §3)
+    if case.state is CaseState.DRAFT or unit_id in case.may_not_see():
         return None
     if unit_id in case.lead_unit_ids:
         return UnitRole.LEAD

@@ -17,7 +17,7 @@ itself, whether the office takes the area's lead units or names the lead unit by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -32,7 +32,9 @@ from core.notices import JsonScalar, Notice
 from core.outbox import OutboxMessage, OutboxState
 from core.plan import Area, Plan, UnknownPlanId
 from core.ports import UnitOfWork, UnitOfWorkFactory
+from core.recusal import RecusalReason, family_recusals, merge
 from core.roles import resolve_roles
+from core.routing import TriageReason
 from core.routing import route as default_routing
 from core.services.complaints import MAX_DESCRIPTION, MIN_DESCRIPTION, clean_text
 from core.services.workflow import (
@@ -40,6 +42,7 @@ from core.services.workflow import (
     Who,
     apply_action,
     assign,
+    record_recusals,
     tell_citizen,
     tell_office,
     tell_unit,
@@ -83,6 +86,8 @@ AUDIT_SPOT_CHECK = "spot_check"
 AUDIT_BROADCAST = "broadcast"
 AUDIT_MEMBER_ADD = "office.add_member"
 AUDIT_MEMBER_REMOVE = "office.remove_member"
+AUDIT_MARK_TARGET = "case.mark_target"
+AUDIT_CLEAR_CANDIDATES = "case.clear_candidates"
 
 # Case event kinds written here (besides the transitions' own).
 RECLASSIFY_EVENT = "reclassify"
@@ -116,6 +121,14 @@ class TargetCannotLead(ValidationFailed):
     """The unit complained about never handles a complaint against itself."""
 
     key = "office.error_target_lead"
+
+
+class AlreadyRecused(ValidationFailed):
+    key = "office.recusal.error_already"
+
+
+class NoCandidates(ValidationFailed):
+    key = "office.recusal.error_no_candidates"
 
 
 class AreaUnchanged(ValidationFailed):
@@ -166,6 +179,7 @@ class QueueItem:
     reason_key: str | None = None  # a catalogue key (a triage reason)
     units: tuple[str, ...] = ()  # the units that returned it or ask for the extension
     days: int | None = None  # the extension asked for
+    candidates: tuple[str, ...] = ()  # units it may be about, waiting for the office's decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +204,7 @@ class OfficeCaseView:
     suggested_area: str | None
     excluded_units: tuple[str, ...]  # never the default lead: complained about, or returned it
     reopen_requested: bool  # a citizen's request waits for the office (ro: buttons)
+    candidates: tuple[str, ...] = ()  # units it may be about, waiting for the office's decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +213,18 @@ class Routed:
     area_id: str
     lead_unit_ids: tuple[str, ...]
     assist_unit_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetMarked:
+    """The unit the office marked as complained about, what it took from whom, and whether the
+    case went back to triage because nobody was left to lead it."""
+
+    case: Case
+    unit_id: str
+    removed: tuple[str, ...]  # units that had the case and lost it
+    to_triage: bool
+    withdrawn: int  # queued notices to those units that were not sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +371,7 @@ class OfficeService:
             suggested_area=case.area,
             excluded_units=_excluded_units(case, history),
             reopen_requested=case.state is CaseState.ANSWERED and pending_reopen_request(history) is not None,
+            candidates=candidates_of(case),
         )
 
     async def case(self, office_user: int, case_id: int) -> Case:
@@ -418,7 +446,10 @@ class OfficeService:
             area = self._area(wanted_area)
             history = await uow.events.list(case.id, include_internal=True)
             lead = self._leads(case, area, history, lead_unit_ids)
-            assist = tuple(u for u in area.assist_unit_ids if u != case.target_unit_id and u not in lead)
+            hidden = case.may_not_see()
+            assist = tuple(u for u in area.assist_unit_ids if u not in hidden and u not in lead)
+            # routing decides who handles it: candidates still waiting stay kept out, for good
+            case.recusals = [replace(r, pending=False) for r in case.recusals]
             previous_area = case.area_final
             case.area_final = area.id
             event, due = await assign(
@@ -456,17 +487,98 @@ class OfficeService:
         history: list[CaseEvent],
         named: tuple[str, ...] | list[str] | None,
     ) -> tuple[str, ...]:
+        barred = case.may_not_lead()
         if named:
             lead = tuple(dict.fromkeys(self._unit(u) for u in named))
-            if case.target_unit_id is not None and case.target_unit_id in lead:
-                raise TargetCannotLead(unit_id=case.target_unit_id)
+            for unit_id in lead:
+                if unit_id in barred:
+                    raise TargetCannotLead(unit_id=unit_id)
             return lead
         excluded = set(_excluded_units(case, history))
-        routing = default_routing(area, case.target_unit_id)
+        routing = default_routing(area, barred, case.may_not_see())
         lead = tuple(u for u in routing.lead_unit_ids if u not in excluded)
         if not lead:
             raise NoLeadUnit(area_id=area.id)
         return lead
+
+    # -- recusal ----------------------------------------------------------------------------------
+
+    async def mark_target(self, office_user: int, case_id: int, unit_id: str) -> TargetMarked:
+        """The office names the unit complained about (SPEC §3), at any time after filing, or to
+        settle the candidates a complaint named. The unit and its offices leave the case at once
+        (lead or copied), its heads stop leading it, other candidates still waiting are
+        released, and notices still queued to those units are withdrawn. When nobody is left to
+        lead, an open case goes back to triage. History and audit say who had seen it."""
+        unit_id = self._unit(unit_id)
+        now = self.clock.now()
+        async with self.uow() as uow:
+            await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id)
+            assert case.id is not None
+            office = self._office(office_user)
+            family = family_recusals(self.plan, unit_id, RecusalReason.OFFICE)
+            family_ids = {r.unit_id for r in family}
+            decided = [replace(r, pending=False) for r in case.recusals if r.unit_id in family_ids]
+            released = [r for r in case.recusals if r.pending and r.unit_id not in family_ids]
+            kept = [r for r in case.recusals if not r.pending and r.unit_id not in family_ids]
+            before = {r.unit_id: r for r in case.recusals if not r.pending}
+            merged = merge([*kept, *decided, *family])
+            new = [r for r in merged if before.get(r.unit_id) != r]
+            if not new and not released:
+                raise AlreadyRecused(unit_id=unit_id)
+            new = [replace(r, at=now, by=office.ref) for r in new]
+            fresh = {r.unit_id: r for r in new}
+            case.recusals = [fresh.get(r.unit_id, r) for r in merged]
+            case.target_unit_id = unit_id
+            had = [*case.lead_unit_ids, *case.assist_unit_ids]
+            barred, hidden = case.may_not_lead(), case.may_not_see()
+            lost_lead = [u for u in case.lead_unit_ids if u in barred]
+            case.lead_unit_ids = [u for u in case.lead_unit_ids if u not in barred]
+            case.assist_unit_ids = [u for u in case.assist_unit_ids if u not in hidden]
+            removed = tuple(u for u in had if u not in (*case.lead_unit_ids, *case.assist_unit_ids))
+            await uow.cases.update(case)
+            await record_recusals(uow, case, released, office, now, lifted=True)
+            await record_recusals(uow, case, new, office, now, seen_by=removed)
+            withdrawn = 0
+            for gone in removed:
+                chats = [liaison.user_id for liaison in await uow.liaisons.list_for_unit(gone)]
+                withdrawn += await uow.outbox.withdraw_pending(chats, case.tracking_no)
+            to_triage = bool(lost_lead) and not case.lead_unit_ids and case.state in SUPERVISABLE_STATES
+            if to_triage:
+                reason = TriageReason.TARGET_IS_LEAD.value
+                await apply_action(uow, case, Action.SEND_TO_TRIAGE, office, now, data={"reason": reason})
+            details: dict[str, object] = {"unit": unit_id, "removed": list(removed), "withdrawn": withdrawn}
+            if released:
+                details["released"] = [r.unit_id for r in released]
+            await self._audit(uow, office_user, now, AUDIT_MARK_TARGET, case.tracking_no, details)
+            await uow.commit()
+        return TargetMarked(case, unit_id, removed, to_triage, withdrawn)
+
+    async def clear_candidates(self, office_user: int, case_id: int) -> Case:
+        """None of the candidates is the unit complained about: they are released (and may
+        handle the case again); recusals already decided stay."""
+        now = self.clock.now()
+        async with self.uow() as uow:
+            await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id)
+            released = [r for r in case.recusals if r.pending]
+            if not released:
+                raise NoCandidates()
+            case.recusals = [r for r in case.recusals if not r.pending]
+            if case.target_unit_id in {r.unit_id for r in released}:
+                case.target_unit_id = None
+            await uow.cases.update(case)
+            await record_recusals(uow, case, released, self._office(office_user), now, lifted=True)
+            await self._audit(
+                uow,
+                office_user,
+                now,
+                AUDIT_CLEAR_CANDIDATES,
+                case.tracking_no,
+                {"released": [r.unit_id for r in released]},
+            )
+            await uow.commit()
+        return case
 
     async def reclassify(self, office_user: int, case_id: int, area_id: str) -> Case:
         """Correct the case's area (the classifier's guess stays, for the record). The handling
@@ -670,11 +782,12 @@ class OfficeService:
                     area = self.plan.area(case.area)
                 except UnknownPlanId:
                     area = None
-            lead = tuple(u for u in case.lead_unit_ids if u != case.target_unit_id)
+            barred, hidden = case.may_not_lead(), case.may_not_see()
+            lead = tuple(u for u in case.lead_unit_ids if u not in barred)
             if area is None or not lead:
                 await apply_action(uow, case, Action.SEND_TO_TRIAGE, office, now, data={"reason": "reopened"})
             else:
-                assist = tuple(u for u in case.assist_unit_ids if u != case.target_unit_id and u not in lead)
+                assist = tuple(u for u in case.assist_unit_ids if u not in hidden and u not in lead)
                 await assign(uow, case, area, lead, assist, now, deadlines=self.deadlines, who=office)
                 for unit_id in lead:
                     await tell_unit(
@@ -815,11 +928,13 @@ class OfficeService:
                 area_final=area.id,
                 target_unit_id=target,
                 anonymous=True,
+                recusals=list(merge(family_recusals(self.plan, target, RecusalReason.FINDING))),
             )
             await uow.cases.add(case)
             office = self._office(office_user)
             await apply_action(uow, case, Action.SUBMIT, office, now, data={"source": source.value})
-            routing = default_routing(area, target)
+            await record_recusals(uow, case, case.recusals, office, now)
+            routing = default_routing(area, case.may_not_lead(), case.may_not_see())
             routed = not routing.needs_triage
             if routed:
                 await assign(
@@ -885,9 +1000,11 @@ def pending_reopen_request(history: list[CaseEvent]) -> CaseEvent | None:
 
 
 def _excluded_units(case: Case, history: list[CaseEvent]) -> tuple[str, ...]:
-    """Never the default lead: the unit complained about, and the units that returned the case
-    since it was last routed (sending it straight back to them would help nobody)."""
+    """Never the default lead: the unit complained about and every other recused unit, and the
+    units that returned the case since it was last routed (sending it straight back to them
+    would help nobody)."""
     out: list[str] = [case.target_unit_id] if case.target_unit_id else []
+    out += sorted(u for u in case.may_not_lead() if u not in out)
     for event in _since_last(history, Action.ROUTE.value):
         unit = event.data.get("unit")
         if event.kind == Action.RETURN.value and isinstance(unit, str) and unit not in out:
@@ -928,4 +1045,14 @@ def _queue_item(case: Case, history: list[CaseEvent]) -> QueueItem:
         sent.at if sent else case.created_at,
         suggested_area=case.area,
         reason_key=f"triage.reason.{reason}" if isinstance(reason, str) and reason else None,
+        candidates=candidates_of(case),
     )
+
+
+_NAMED_BY_CITIZEN = frozenset({RecusalReason.CHOSEN, RecusalReason.NAMED, RecusalReason.DESCRIPTION})
+
+
+def candidates_of(case: Case) -> tuple[str, ...]:
+    """The units the complaint may be about that the office has yet to decide on (their
+    offices and heads follow from them and are not asked about)."""
+    return tuple(r.unit_id for r in case.recusals if r.pending and r.reason in _NAMED_BY_CITIZEN)

@@ -7,11 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.audit import AuditEntry
 from core.cases import Case, CaseEvent, Visibility
 from core.deadlines import CaseDeadlines, DeadlineRules
 from core.notices import Button, JsonScalar, Notice
 from core.plan import Area
 from core.ports import UnitOfWork
+from core.recusal import Recusal
 from core.states import Action, Actor
 
 # Which actions the citizen sees in the case history, and the notice each one sends them.
@@ -29,6 +31,13 @@ CITIZEN_NOTICES: dict[Action, str | None] = {
     Action.REOPEN: "notify.citizen.reopened",
 }
 INTERNAL_ACTIONS = frozenset({Action.RETURN, Action.REQUEST_EXTENSION, Action.REFUSE_EXTENSION})
+# History events (internal: the citizen is not told which units were kept out) and audit
+# actions for recusals. The audit trail's actor is the office member, or 0 for the system.
+RECUSAL_EVENT = "recusal"
+RECUSAL_LIFTED_EVENT = "recusal_lifted"
+AUDIT_RECUSAL = "case.recusal"
+AUDIT_RECUSAL_LIFTED = "case.recusal_lifted"
+SYSTEM_AUDIT_ACTOR = 0
 
 
 def visibility_of(action: Action) -> Visibility:
@@ -212,3 +221,38 @@ async def assign(
     for unit_id in assist:
         await tell_unit(uow, unit_id, "notify.unit.copied", now, dedup_key=f"cc:{tag}", params=card)
     return event, due
+
+
+async def record_recusals(
+    uow: UnitOfWork,
+    case: Case,
+    recusals: Sequence[Recusal],
+    who: Who,
+    now: datetime,
+    *,
+    lifted: bool = False,
+    seen_by: Sequence[str] = (),
+) -> None:
+    """Put each recusal (or its lifting) on the case's history and the audit trail. The case's
+    own ``recusals`` are the caller's to set. ``seen_by``: the units that had the case before it
+    was taken from them, so the record says who saw what when (cards already sent stay sent)."""
+    assert case.id is not None, "persist the case before recording recusals"
+    kind = RECUSAL_LIFTED_EVENT if lifted else RECUSAL_EVENT
+    action = AUDIT_RECUSAL_LIFTED if lifted else AUDIT_RECUSAL
+    actor_id = int(who.ref) if who.ref and who.ref.isdigit() else SYSTEM_AUDIT_ACTOR
+    for recusal in recusals:
+        data = recusal.to_data()
+        if recusal.unit_id in seen_by:
+            data["had_seen"] = True
+        await uow.events.add(
+            CaseEvent(
+                case_id=case.id,
+                at=now,
+                actor=who.actor,
+                actor_ref=who.ref,
+                kind=kind,
+                visibility=Visibility.INTERNAL,
+                data=data,
+            )
+        )
+        await uow.audit.add(AuditEntry(actor_id, now, action, case.tracking_no, data))

@@ -14,8 +14,9 @@ from core.attachments import Attachment, AttachmentKind
 from core.cases import Case, CaseEvent, Measure, Outcome, Satisfaction, Source, Visibility
 from core.directory import UnitRole
 from core.errors import NotFound
+from core.recusal import Recusal, RecusalReason, RecusalScope
 from core.states import Actor, CaseState
-from storage.models import AttachmentRow, CaseEventRow, CaseRow, CaseUnitRow
+from storage.models import AttachmentRow, CaseEventRow, CaseRecusalRow, CaseRow, CaseUnitRow
 
 # Columns copied one to one between Case and CaseRow (enums by value).
 _SCALARS = (
@@ -40,6 +41,7 @@ _SCALARS = (
     "closed_at",
     "typical",
     "satisfaction_comment",
+    "submission_key",
 )
 _ENUMS = ("state", "source", "outcome", "measure", "satisfaction")
 
@@ -69,8 +71,39 @@ def _read_case(row: CaseRow) -> Case:
         matched_cues=list(row.matched_cues or []),
         lead_unit_ids=[u.unit_id for u in units if u.role == UnitRole.LEAD],
         assist_unit_ids=[u.unit_id for u in units if u.role == UnitRole.ASSIST],
+        recusals=[_read_recusal(r) for r in row.recusals],
         id=row.id,
     )
+
+
+def _read_recusal(row: CaseRecusalRow) -> Recusal:
+    return Recusal(
+        unit_id=row.unit_id,
+        scope=RecusalScope(row.scope),
+        reason=RecusalReason(row.reason),
+        matched=row.matched,
+        via=row.via,
+        pending=row.pending,
+        at=row.at,
+        by=row.by,
+    )
+
+
+def _sync_recusals(row: CaseRow, recusals: Sequence[Recusal], fallback_at: datetime) -> None:
+    """One row per recused unit, changed in place (a recusal is lifted by leaving it out)."""
+    wanted = {r.unit_id: r for r in recusals}
+    for existing in list(row.recusals):
+        if existing.unit_id not in wanted:
+            row.recusals.remove(existing)
+    have = {r.unit_id: r for r in row.recusals}
+    for unit_id, r in wanted.items():
+        target = have.get(unit_id)
+        if target is None:
+            target = CaseRecusalRow(unit_id=unit_id)
+            row.recusals.append(target)
+        target.scope, target.reason, target.matched = r.scope.value, r.reason.value, r.matched
+        target.via, target.pending, target.by = r.via, r.pending, r.by
+        target.at = r.at or target.at or fallback_at
 
 
 def _wanted_units(lead: Sequence[str], assist: Sequence[str]) -> dict[str, tuple[str, int]]:
@@ -117,7 +150,9 @@ class SqlCaseRepository:
         row = CaseRow()
         _write_case(case, row)
         row.units = []
+        row.recusals = []
         _sync_units(row, case.lead_unit_ids, case.assist_unit_ids)
+        _sync_recusals(row, case.recusals, case.created_at)
         self._session.add(row)
         await self._session.flush()
         case.id = row.id
@@ -131,6 +166,10 @@ class SqlCaseRepository:
         row = await self._one(select(CaseRow).where(CaseRow.tracking_no == tracking_no), for_update)
         return _read_case(row) if row else None
 
+    async def get_by_submission_key(self, key: str) -> Case | None:
+        row = await self._one(select(CaseRow).where(CaseRow.submission_key == key), False)
+        return _read_case(row) if row else None
+
     async def _row(self, case_id: int | None) -> CaseRow:
         row = await self._session.get(CaseRow, case_id) if case_id is not None else None
         if row is None:
@@ -141,6 +180,7 @@ class SqlCaseRepository:
         row = await self._row(case.id)
         _write_case(case, row)
         _sync_units(row, case.lead_unit_ids, case.assist_unit_ids)
+        _sync_recusals(row, case.recusals, case.created_at)
         await self._session.flush()
 
     async def set_units(self, case_id: int, lead: Sequence[str], assist: Sequence[str]) -> None:

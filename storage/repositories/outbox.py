@@ -34,6 +34,11 @@ def _message(row: Any) -> OutboxMessage:
     )
 
 
+def _about(payload: object, tracking_no: str) -> bool:
+    params = payload.get("text_params") if isinstance(payload, dict) else None
+    return isinstance(params, dict) and params.get("tracking_no") == tracking_no
+
+
 class SqlOutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -111,6 +116,26 @@ class SqlOutboxRepository:
 
     async def mark_blocked(self, message_id: int, *, error: str) -> None:
         await self._set(message_id, state=OutboxState.BLOCKED.value, last_error=error)
+
+    async def withdraw_pending(self, chat_ids: Collection[int], tracking_no: str) -> int:
+        # The few pending rows of a unit's liaisons are read and filtered here rather than by a
+        # JSON path in SQL, which SQLite and PostgreSQL spell differently. One a sender holds
+        # right now may still go: its mark_sent then records that it did.
+        if not chat_ids:
+            return 0
+        stmt = select(_T.c.id, _T.c.payload).where(
+            _T.c.state == OutboxState.PENDING.value, _T.c.chat_id.in_(list(chat_ids))
+        )
+        ids = [
+            row.id
+            for row in (await self._session.execute(stmt)).all()
+            if _about(row.payload, tracking_no)
+        ]
+        if ids:
+            await self._session.execute(
+                update(_T).where(_T.c.id.in_(ids)).values(state=OutboxState.WITHDRAWN.value)
+            )
+        return len(ids)
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         row = (await self._session.execute(select(_T).where(_T.c.id == message_id))).one_or_none()

@@ -36,7 +36,7 @@ PHONE = "+8613812345678"
 LEAD_UNIT = "organs_work_committee"
 ASSIST_UNIT = "conduct_integrity_office"
 OTHER_UNIT = "development_reform"
-DESCRIPTION = "区政务中心3号窗口工作人员态度恶劣，材料齐全还让我跑了三趟。"
+DESCRIPTION = "三号窗口工作人员态度恶劣，材料齐全还让我跑了三趟。"
 REPLY = "经调查核实，3号窗口工作人员态度生硬属实，已对其批评教育并调整岗位，向您致歉。"
 CODE = re.compile(r"<code>([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})</code>")
 
@@ -58,7 +58,7 @@ def draft(**changes: object) -> ComplaintDraft:
         "description": DESCRIPTION,
         "area": "conduct",
         "area_auto": "conduct",
-        "target_text": "区政务中心3号窗口",
+        "target_text": "3号窗口的工作人员",
         "place": "区政务中心一楼",
         "occurred": "11月20日上午",
         "anonymous": False,

@@ -23,10 +23,10 @@ INTERNAL_NOTE = "内部意见：先调取窗口监控再说"
 
 def draft(**changes: object) -> ComplaintDraft:
     values: dict[str, object] = {
-        "description": "区政务中心3号窗口工作人员态度恶劣，材料齐全还让我跑了三趟。",
+        "description": "3号窗口工作人员态度恶劣，材料齐全还让我跑了三趟。",
         "area": "conduct",
         "area_auto": "conduct",
-        "target_text": "区政务中心3号窗口",
+        "target_text": "3号窗口的工作人员",
         "place": "区政务中心一楼",
         "occurred": "11月20日上午",
     }

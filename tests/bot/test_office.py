@@ -39,7 +39,7 @@ PHONE = "+8613812345678"
 LEAD_UNIT = "organs_work_committee"
 EFFICIENCY_UNIT = "efficiency_supervision_office"
 FINANCE_UNIT = "finance_bureau"
-DESCRIPTION = "区政务中心3号窗口工作人员态度恶劣，材料齐全还让我跑了三趟。"
+DESCRIPTION = "3号窗口工作人员态度恶劣，材料齐全还让我跑了三趟。"
 REPLY = "经调查核实，3号窗口工作人员态度生硬属实，已对其批评教育并调整岗位，向您致歉。"
 CODE = re.compile(r"<code>([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})</code>")
 
@@ -68,7 +68,7 @@ def draft(**changes: object) -> ComplaintDraft:
         "area": "conduct",
         "area_auto": "conduct",
         "confidence": 0.9,
-        "target_text": "区政务中心3号窗口",
+        "target_text": "3号窗口的工作人员",
         "anonymous": False,
         "phone": PHONE,
     }

@@ -483,6 +483,7 @@ async def test_network_failures_back_off_then_the_message_is_dead_and_the_office
         OutboxState.SENT: 1,
         OutboxState.DEAD: 1,
         OutboxState.BLOCKED: 0,
+        OutboxState.WITHDRAWN: 0,
     }
 
 

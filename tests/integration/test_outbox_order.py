@@ -150,5 +150,9 @@ async def test_the_office_sees_undelivered_messages_and_counts(uow_factory: Unit
     assert failed[1].last_error == "gave up after 10 attempts: NetworkError: Bad Gateway"
     assert [m.id for m in one] == [b1]
     assert counts == {
-        OutboxState.PENDING: 1, OutboxState.SENT: 1, OutboxState.DEAD: 1, OutboxState.BLOCKED: 1
+        OutboxState.PENDING: 1,
+        OutboxState.SENT: 1,
+        OutboxState.DEAD: 1,
+        OutboxState.BLOCKED: 1,
+        OutboxState.WITHDRAWN: 0,
     }

@@ -773,3 +773,88 @@ async def test_datetimes_come_back_as_the_same_instant_in_utc(uow_factory: UnitO
         user = await uow.users.get(5)
     assert user is not None and user.first_seen == T0
     assert user.first_seen.astimezone(UTC) == datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+# -- recusals and submission keys (issue 12) ---------------------------------------------------------
+
+
+async def test_recusals_round_trip_change_in_place_and_are_lifted(uow_factory: UnitOfWorkFactory) -> None:
+    from core.recusal import Recusal, RecusalReason, RecusalScope
+
+    citizen_id = await seed(uow_factory)
+    full = Recusal("xiaoneng", RecusalScope.FULL, RecusalReason.NAMED, "行政效能监察室", pending=True)
+    head = Recusal("jiwei", RecusalScope.LEAD, RecusalReason.PARENT, via="xiaoneng", pending=True)
+    async with uow_factory() as uow:
+        case = make_case(1, citizen_id, recusals=[full, head], submission_key=f"{CITIZEN_USER}:abc123")
+        await uow.cases.add(case)
+        await uow.commit()
+    assert case.id is not None
+    async with uow_factory() as uow:
+        stored = await uow.cases.get(case.id)
+        assert stored is not None
+        assert [(r.unit_id, r.scope, r.reason, r.matched, r.via, r.pending) for r in stored.recusals] == [
+            ("jiwei", RecusalScope.LEAD, RecusalReason.PARENT, "", "xiaoneng", True),
+            ("xiaoneng", RecusalScope.FULL, RecusalReason.NAMED, "行政效能监察室", None, True),
+        ]
+        assert all(r.at == T0 + timedelta(minutes=1) for r in stored.recusals)  # stamped when stored
+        assert stored.may_not_see() == {"xiaoneng", "jiwei"}  # pending: kept out of sight meanwhile
+        found = await uow.cases.get_by_submission_key(f"{CITIZEN_USER}:abc123")
+        assert found is not None and found.id == case.id
+        assert await uow.cases.get_by_submission_key("nope") is None
+        # the office decides: the head is released, the office stays out for good
+        later = T0 + timedelta(hours=1)
+        stored.recusals = [
+            Recusal("xiaoneng", RecusalScope.FULL, RecusalReason.OFFICE, at=later, by=str(OFFICE_USER))
+        ]
+        await uow.cases.update(stored)
+        await uow.commit()
+    async with uow_factory() as uow:
+        again = await uow.cases.get(case.id)
+    assert again is not None
+    assert [(r.unit_id, r.reason, r.pending, r.at, r.by) for r in again.recusals] == [
+        ("xiaoneng", RecusalReason.OFFICE, False, later, str(OFFICE_USER))
+    ]
+    assert again.may_not_lead() == {"xiaoneng"}
+
+
+async def test_a_submission_key_files_one_case_only(uow_factory: UnitOfWorkFactory) -> None:
+    citizen_id = await seed(uow_factory)
+    async with uow_factory() as uow:
+        await uow.cases.add(make_case(1, citizen_id, submission_key="k1"))
+        await uow.commit()
+    with pytest.raises((IntegrityError, ValueError)):
+        async with uow_factory() as uow:
+            await uow.cases.add(make_case(2, citizen_id, submission_key="k1"))
+            await uow.commit()
+
+
+async def test_pending_notices_about_a_case_are_withdrawn_for_the_given_chats(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    def about(chat_id: int, tracking_no: str, state: OutboxState = OutboxState.PENDING) -> OutboxMessage:
+        return OutboxMessage(
+            chat_id=chat_id,
+            method="sendMessage",
+            payload={"text_key": "notify.unit.copied", "text_params": {"tracking_no": tracking_no}},
+            created_at=T0,
+            state=state,
+        )
+
+    async with uow_factory() as uow:
+        mine = about(LIAISON_USER, "ZH-2026-000001")
+        other_case = about(LIAISON_USER, "ZH-2026-000002")
+        other_chat = about(OFFICE_USER, "ZH-2026-000001")
+        sent = about(LIAISON_USER, "ZH-2026-000001", OutboxState.SENT)
+        for m in (mine, other_case, other_chat, sent):
+            await uow.outbox.add(m)
+        assert await uow.outbox.withdraw_pending([LIAISON_USER], "ZH-2026-000001") == 1
+        assert await uow.outbox.withdraw_pending([], "ZH-2026-000001") == 0
+        await uow.commit()
+    async with uow_factory() as uow:
+        states = [(await uow.outbox.get(m.id or 0)) for m in (mine, other_case, other_chat, sent)]
+    assert [s.state if s else None for s in states] == [
+        OutboxState.WITHDRAWN,
+        OutboxState.PENDING,
+        OutboxState.PENDING,
+        OutboxState.SENT,
+    ]

@@ -25,6 +25,7 @@ import contextlib
 import itertools
 import json
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -152,6 +153,9 @@ class BotApiStandin:
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (scope json, language) → menu
         self.webhook: dict[str, Any] = {"url": ""}
         self.too_many_requests = 0
+        # (token, method) of every request made with another token: answered like Telegram,
+        # 401 Unauthorized for a well-formed token, 404 Not Found for a malformed one
+        self.refused: list[tuple[str, str]] = []
         self._updates: list[dict[str, Any]] = []
         self._next_update_id: Iterator[int] = itertools.count(1)
         self._last_update_id = 0
@@ -324,7 +328,13 @@ class BotApiStandin:
             return self._download(path[len(file_prefix) :])
         api_prefix = f"/bot{self.token}/"
         if not path.startswith(api_prefix):
-            if path.startswith("/bot") or path.startswith("/file/bot"):
+            if path.startswith("/bot"):
+                token, _, method = path[len("/bot") :].partition("/")
+                self.refused.append((token, method))
+                self._notify()
+                if re.fullmatch(r"\d+:[A-Za-z0-9_-]+", token):
+                    return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+            elif path.startswith("/file/bot"):
                 return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
             return _json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
         api_method = path[len(api_prefix) :]

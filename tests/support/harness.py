@@ -8,6 +8,11 @@
 
 Each ``send`` returns the Bot API calls the update caused and keeps them as ``last_calls``;
 ``texts()``, ``last_text()`` and ``buttons()`` read those by default.
+
+Every callback query must be answered exactly once, as Telegram demands: a second
+``answerCallbackQuery`` is refused by the ``RecordingRequest`` (as Telegram does), and a button
+press sent through ``send`` that got no answer at all is noted; ``check_callback_answers`` (run
+when ``running_harness`` closes after a passing test body) fails the test for either.
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ def make_test_settings(database_url: str, **overrides: Any) -> Settings:
         "bot_token": TEST_TOKEN,
         "database_url": database_url,
         "telegram_api_url": "http://127.0.0.1:9/bot",  # never contacted: the request is offline
+        # the harness's clock stands still, so a long test's updates would all fall in one
+        # flood window; tests/bot/test_throttle.py turns the limit on where it is the point
+        "throttle_messages": 0,
     }
     values.update(overrides)
     return _HermeticSettings(**values)
@@ -69,6 +77,8 @@ class BotHarness:
     clock: FixedClock
     make: UpdateFactory
     last_calls: list[RecordedCall] = field(default_factory=list)
+    # button presses sent through ``send`` that got no answerCallbackQuery: (query id, data)
+    unanswered: list[tuple[str, str | None]] = field(default_factory=list)
 
     @property
     def catalogue(self) -> Catalogue:
@@ -85,6 +95,9 @@ class BotHarness:
         mark = self.request.mark()
         await self.app.process_update(update)
         self.last_calls = self.request.since(mark)
+        query = update.callback_query
+        if query is not None and not self.request.answers_to(query.id, self.last_calls):
+            self.unanswered.append((query.id, query.data))
         return self.last_calls
 
     async def command(self, user: TgUser, name: str, args: str = "") -> list[RecordedCall]:
@@ -143,6 +156,33 @@ class BotHarness:
         """The catalogue text, for asserting on exact replies."""
         return self.catalogue.t(lang, key, **params)
 
+    # -- the one-answer rule ----------------------------------------------------------------------
+
+    def callback_answer_problems(self) -> list[str]:
+        """What broke the rule "every button press is answered exactly once", one line each."""
+        problems = [
+            f"callback query {query_id} (data {data!r}) was never answered"
+            for query_id, data in self.unanswered
+        ]
+        for call in self.request.repeated_answers:
+            query_id = call.params.get("callback_query_id")
+            first = self.request.answers_to(str(query_id))[0]
+            problems.append(
+                f"callback query {query_id} answered again (Telegram refuses it with 400): "
+                f"first {_answer_summary(first)}, then {_answer_summary(call)}"
+            )
+        return problems
+
+    def check_callback_answers(self) -> None:
+        problems = self.callback_answer_problems()
+        assert not problems, "\n".join(problems)
+
+
+def _answer_summary(call: RecordedCall) -> str:
+    text = call.params.get("text")
+    alert = " (alert)" if call.params.get("show_alert") else ""
+    return f"text {text!r}{alert}" if text else "no text"
+
 
 @contextlib.asynccontextmanager
 async def running_harness(
@@ -160,6 +200,7 @@ async def running_harness(
     request = RecordingRequest()
     app = build_application(settings, deps, request=request)
     await app.initialize()
+    harness: BotHarness | None = None
     try:
         if app.post_init is not None:
             await app.post_init(app)
@@ -178,3 +219,6 @@ async def running_harness(
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+    # reached only when the test body passed: a failing test keeps its own error
+    if harness is not None:
+        harness.check_callback_answers()

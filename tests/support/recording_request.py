@@ -5,6 +5,10 @@ uploaded files as bytes) into a ``RecordedCall`` and answered with a plausible r
 real ``telegram.Bot`` parses it into real objects: ``getMe`` gives a bot user, ``send*`` and
 ``edit*`` give a ``Message`` with an incrementing ``message_id`` in the right chat, and so on.
 Tests can override the answer for a method (``respond``) or make it fail (``fail``).
+
+Like Telegram, a callback query can be answered once: a second ``answerCallbackQuery`` for the
+same ``callback_query_id`` fails with 400 (``QUERY_ANSWERED_TWICE``), and is kept in
+``repeated_answers`` so the harness can fail the test that caused it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,11 @@ SEND_METHODS = frozenset(
 )
 EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup"})
 TEXT_METHODS = SEND_METHODS | EDIT_METHODS
+# What the Bot API says to a second answerCallbackQuery (and to one sent too late): the user
+# never sees that answer's text or alert.
+QUERY_ANSWERED_TWICE = (
+    "Bad Request: query is too old and response timeout expired or query id is invalid"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +146,10 @@ class RecordingRequest(BaseRequest):
         self._responders: dict[str, Responder] = {}
         self._message_ids: Iterator[int] = itertools.count(1001)
         self._file_paths: dict[str, str] = {}
+        # callback_query_id -> how many answerCallbackQuery calls it got (refused ones included)
+        self.answer_counts: dict[str, int] = {}
+        # the refused second (third, ...) answers, in order
+        self.repeated_answers: list[RecordedCall] = []
 
     # -- BaseRequest -------------------------------------------------------------------------
 
@@ -171,6 +184,15 @@ class RecordingRequest(BaseRequest):
         params, files = _decode(request_data)
         call = RecordedCall(api_method, params, files)
         self.calls.append(call)
+        if api_method == "answerCallbackQuery":
+            query_id = str(params.get("callback_query_id"))
+            self.answer_counts[query_id] = self.answer_counts.get(query_id, 0) + 1
+            if self.answer_counts[query_id] > 1:
+                # checked before any responder: no test can make Telegram accept it
+                self.repeated_answers.append(call)
+                refused = ApiError(400, QUERY_ANSWERED_TWICE)
+                call.result = refused
+                return refused.code, refused.payload()
         try:
             responder = self._responders.get(api_method)
             result = responder(self, params) if responder else self._default_result(api_method, params)
@@ -214,6 +236,15 @@ class RecordingRequest(BaseRequest):
 
     def of(self, *methods: str) -> list[RecordedCall]:
         return [c for c in self.calls if c.method in methods]
+
+    def answers_to(self, query_id: str, calls: list[RecordedCall] | None = None) -> list[RecordedCall]:
+        """The answerCallbackQuery calls for one callback query (refused ones included)."""
+        source = self.calls if calls is None else calls
+        return [
+            c
+            for c in source
+            if c.method == "answerCallbackQuery" and str(c.params.get("callback_query_id")) == query_id
+        ]
 
     # -- plausible answers ---------------------------------------------------------------------
 

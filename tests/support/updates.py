@@ -10,11 +10,14 @@ stand-in. Users chat with the bot in private chats (chat id = user id).
     make.command(users, "start")
     make.text(users, "窗口工作人员态度很差")
     make.callback(users, "lang:en", message_id=1001)
+    make.group_text(users, -100_555, "@banshinan_test_bot 怎么投诉？")   # in a group chat
+    make.edited(update, text="改过的文字")       # the same message, edited
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +52,12 @@ class TgUser:
         if self.username is not None:
             chat["username"] = self.username
         return chat
+
+
+def group_chat(chat_id: int, title: str = "群聊") -> dict[str, Any]:
+    """A group chat's JSON: a supergroup for ids below -10¹², a basic group otherwise."""
+    kind = "supergroup" if chat_id < -1_000_000_000_000 else "group"
+    return {"id": chat_id, "type": kind, "title": title}
 
 
 ZH_USER = TgUser(100_001, "张三", "zh-hans")
@@ -142,8 +151,46 @@ class UpdateFactory:
         }
         return self.message(user, voice=voice)
 
+    def group_text(
+        self, user: TgUser, chat_id: int, text: str, *, reply_to_bot: str | None = None, **fields: Any
+    ) -> Update:
+        """A text from ``user`` in the group ``chat_id``; ``@username`` mentions in it get the
+        ``mention`` entity Telegram adds; ``reply_to_bot``: the text of the bot's message it
+        replies to."""
+        entities = [
+            {"type": "mention", "offset": _utf16_len(text[: m.start()]), "length": _utf16_len(m.group())}
+            for m in re.finditer(r"@[A-Za-z0-9_]{5,32}", text)
+        ]
+        if text.startswith("/"):
+            head = text.split(maxsplit=1)[0]
+            entities = [{"type": "bot_command", "offset": 0, "length": _utf16_len(head)}]
+        extra: dict[str, Any] = {"entities": entities} if entities else {}
+        if reply_to_bot is not None:
+            bot = self.bot and _bot_json(self.bot)
+            extra["reply_to_message"] = {
+                "message_id": next(self._message_ids),
+                "date": self._timestamp(),
+                "chat": group_chat(chat_id),
+                "text": reply_to_bot,
+                **({"from": bot} if bot else {}),
+            }
+        return self.message(user, chat=group_chat(chat_id), text=text, **extra, **fields)
+
+    def edited(self, original: Update, **changes: Any) -> Update:
+        """``original``'s message as the user edited it (same ``message_id``, ``edit_date``
+        set, ``changes`` applied, e.g. ``text=``), delivered as Telegram does: an
+        ``edited_message`` update."""
+        assert original.message is not None, "only a message can be edited"
+        message = original.message.to_dict()
+        message.update(changes)
+        if "text" in changes:
+            message.pop("entities", None)
+        message["edit_date"] = self._timestamp()
+        return self.update(edited_message=message)
+
     def message(self, user: TgUser, **fields: Any) -> Update:
-        """Any message from ``user`` (pass the Bot API's message fields)."""
+        """Any message from ``user`` (pass the Bot API's message fields; ``chat=`` for a chat
+        other than the private one)."""
         message = {
             "message_id": next(self._message_ids),
             "date": self._timestamp(),
@@ -158,15 +205,16 @@ class UpdateFactory:
     def callback(
         self,
         user: TgUser,
-        data: str,
+        data: str | None,
         *,
         message_id: int = 1,
         message_text: str = "",
         reply_markup: dict[str, Any] | None = None,
         bot_user: dict[str, Any] | None = None,
     ) -> Update:
-        """A button press: ``data`` is the button's callback_data; the query is attached to the
-        bot's message ``message_id`` in the user's private chat."""
+        """A button press: ``data`` is the button's callback_data (``None``: a query without
+        any, as a forging client may send); the query is attached to the bot's message
+        ``message_id`` in the user's private chat."""
         message: dict[str, Any] = {
             "message_id": message_id,
             "date": self._timestamp(),
@@ -182,9 +230,10 @@ class UpdateFactory:
             "id": f"cq{next(self._query_ids)}",
             "from": user.to_json(),
             "chat_instance": f"ci{user.id}",
-            "data": data,
             "message": message,
         }
+        if data is not None:
+            query["data"] = data
         return self.update(callback_query=query)
 
     # -- raw ------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ CITIZEN = 500_001
 OTHER_CITIZEN = 500_002
 PHONE = "+8613812345678"
 OFFICE_CHAT = -100_777
-DESCRIPTION = "区政务中心窗口工作人员态度恶劣，材料齐全却让我跑了三趟。"
+DESCRIPTION = "三号窗口工作人员态度恶劣，材料齐全却让我跑了三趟。"
 
 # liaisons: two for the conduct lead unit (one of them has left), one per assisting unit
 LEAD_LIAISONS = (800_001, 800_002)
@@ -57,7 +57,7 @@ def draft(**changes: object) -> ComplaintDraft:
         "area_auto": "conduct",
         "confidence": 0.9,
         "cues": ("态度恶劣",),
-        "target_text": "区政务中心 3 号窗口",
+        "target_text": "3 号窗口的工作人员",
         "place": "区政务中心一楼",
         "occurred": "昨天上午",
     }
@@ -191,7 +191,10 @@ async def test_deadlines_filed_before_national_day_fall_after_the_holiday(
 
 
 async def test_case_against_lead_unit_goes_to_office(world: World) -> None:
-    filed = await world.service.file(CITIZEN, draft(target_unit_id="organs_work_committee"))
+    # (the unit typed matches the one picked: otherwise two candidates would be named)
+    filed = await world.service.file(
+        CITIZEN, draft(target_unit_id="organs_work_committee", target_text="区直机关工委")
+    )
     case = world.store.cases[filed.case.id or 0]
 
     assert filed.routing.needs_triage
@@ -288,7 +291,7 @@ async def test_every_active_liaison_of_lead_and_assisting_units_gets_the_case(wo
         "case_area": "conduct",
         "lead_units": ["organs_work_committee"],
         "description": DESCRIPTION,
-        "target": "区政务中心 3 号窗口",
+        "target": "3 号窗口的工作人员",
         "place": "区政务中心一楼",
         "occurred": "昨天上午",
         "sign_due_date": "2026-11-24",

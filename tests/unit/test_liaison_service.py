@@ -60,11 +60,11 @@ REPLY = "经调查核实，窗口工作人员态度生硬的情况属实，已�
 
 def draft(**changes: object) -> ComplaintDraft:
     values: dict[str, object] = {
-        "description": "区政务中心窗口工作人员态度恶劣，材料齐全却让我跑了三趟。",
+        "description": "三号窗口工作人员态度恶劣，材料齐全却让我跑了三趟。",
         "area": "conduct",
         "area_auto": "conduct",
         "confidence": 0.9,
-        "target_text": "区政务中心 3 号窗口",
+        "target_text": "3 号窗口的工作人员",
         "place": "区政务中心一楼",
         "occurred": "昨天上午",
     }

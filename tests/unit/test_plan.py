@@ -421,7 +421,7 @@ BROKEN = [
     ),
     (
         "one name for two units",
-        'aliases = ["区发改委"]',
+        'aliases = ["区发改委", "发改局", "发改委"]',
         'aliases = ["区财政局"]',
         "units[6].name",
         "duplicate unit name '区财政局' (first at units[5].aliases[0])",

@@ -80,12 +80,13 @@ def test_final_states_only_leave_by_reopening_a_closed_case() -> None:
         (S.SUBMITTED, Actor.OFFICE, [Action.SEND_TO_TRIAGE, Action.ROUTE, Action.REJECT]),
         (S.SUBMITTED, Actor.CITIZEN, []),
         (S.ASSIGNED, Actor.LIAISON, [Action.SIGN, Action.RETURN]),
-        (S.ASSIGNED, Actor.OFFICE, [Action.ROUTE]),  # reassign
+        # reassign, or back to triage when the only lead turns out to be complained about
+        (S.ASSIGNED, Actor.OFFICE, [Action.SEND_TO_TRIAGE, Action.ROUTE]),
         (S.SIGNED, Actor.LIAISON, [Action.RETURN, Action.REQUEST_EXTENSION, Action.ANSWER]),
         (
             S.EXTENSION_REQUESTED,
             Actor.OFFICE,
-            [Action.ROUTE, Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION],
+            [Action.SEND_TO_TRIAGE, Action.ROUTE, Action.APPROVE_EXTENSION, Action.REFUSE_EXTENSION],
         ),
         (S.EXTENSION_REQUESTED, Actor.LIAISON, [Action.ANSWER]),
         (S.ANSWERED, Actor.CITIZEN, [Action.CLOSE]),
