@@ -30,9 +30,12 @@ LOCK_ENV := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CO
 run: setup migrate
 	$(PY) -m bot
 
+# lint-imports: the import contract in pyproject.toml (layers, core's purity, no cycles); the
+# suite runs it too (tests/unit/test_import_contract.py), this prints its report first
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 	$(PY) -m pytest -q
 
 setup: $(STAMP) $(SYSTEM_STAMP)

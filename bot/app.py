@@ -1,5 +1,6 @@
-"""Wiring: the only module that knows everything. ``build_application(settings, deps)`` gives
-a ready python-telegram-bot ``Application``; ``make_deps`` builds the process's dependencies."""
+"""Wiring: the only module that knows every handler. ``build_application(settings, deps)`` gives
+a ready python-telegram-bot ``Application`` over the dependencies ``bot.wiring.make_deps``
+builds."""
 
 from __future__ import annotations
 
@@ -16,51 +17,25 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot import pending_input
 from bot.commands import set_default_menus
 from bot.concurrency import PerChatUpdateProcessor
 from bot.context import CONTEXT_TYPES, BotApplication, Deps
 from bot.dialogs import complaint
 from bot.handlers import campaign, cases, fallback, follow_up, join, lang, liaison, office, start, stats
 from bot.handlers.errors import ErrorReporter
-from bot.i18n import Catalogue
 from bot.persistence import DialogPersistence
 from bot.rendering import PlanTerms
-from bot.reports.job import make_digest_job
 from bot.sender import make_sender
 from bot.settings import Settings
 from bot.throttle import THROTTLE_GROUP, make_throttle_handler
 from bot.tick import schedule_periodic
-from core.clock import Clock, SystemClock
-from core.plan import Plan
 from core.services.units import sync_plan_units
-from storage.db import make_engine, make_session_factory
 from storage.dialog_store import SqlDialogStore
-from storage.uow import SqlUnitOfWork
 
 # Replies retry this often on Telegram's 429 before giving up (the outbox sender has its own,
 # more patient policy for notifications).
 REPLY_MAX_RETRIES = 2
-
-
-def make_deps(
-    settings: Settings, plan: Plan, *, clock: Clock | None = None, catalogue: Catalogue | None = None
-) -> Deps:
-    """The real dependencies: a database engine for ``settings.database_url`` (disposed when the
-    application shuts down), the catalogue, a system clock in the configured time zone."""
-    engine = make_engine(settings.database_url)
-    session_factory = make_session_factory(engine)
-    deps = Deps(
-        settings=settings,
-        plan=plan,
-        clock=clock or SystemClock(settings.timezone),
-        catalogue=catalogue or Catalogue.load(),
-        uow=lambda: SqlUnitOfWork(session_factory),
-        session_factory=session_factory,
-    )
-    deps.closers.append(engine.dispose)
-    # the daily and weekly digests the periodic pass pushes to the office chat (bot/reports)
-    deps.services.periodic.digest_job = make_digest_job(deps)
-    return deps
 
 
 def build_application(
@@ -156,14 +131,14 @@ def register_handlers(application: BotApplication) -> None:
 
     # 1. Commands every user has, and their buttons.
     #    (/start oc<case> first: the office group card's link to the whole card, opened in an
-    #    office member's private chat, bot/handlers/office.py)
+    #    office member's private chat, bot/handlers/office/card.py)
     add(CommandHandler("start", office.private_card_start, filters=office.PRIVATE_CARD_LINK))
     add(CommandHandler("start", start.start))
     add(CommandHandler("help", start.help_command))
     add(CommandHandler("lang", lang.lang_command))
     add(CallbackQueryHandler(lang.language_chosen, pattern=lang.CALLBACK_PATTERN))
     # 1b. The campaign and unit reports (bot/handlers/campaign.py, bot/dialogs/self_inspection.py,
-    #     bot/dialogs/rectification.py): /launch, /phase, /reports, the /selfcheck, /rectification
+    #     bot/dialogs/rectification/): /launch, /phase, /reports, the /selfcheck, /rectification
     #     and /rectify dialogs, the office's rq: review buttons. Above the complaint dialog (2c)
     #     because these dialogs take free text and files; roles checked on every step and button.
     for handler in campaign.handlers(persistent=application.persistence is not None):
@@ -181,7 +156,7 @@ def register_handlers(application: BotApplication) -> None:
     add(CommandHandler("case", cases.case_command, filters=private_message))
     add(MessageHandler(cases.TRACKING_NUMBER_TEXT & private_message, cases.tracking_number_message))
     add(CallbackQueryHandler(cases.case_button, pattern=cases.CALLBACK_PATTERN))
-    # 2c. The complaint dialog itself (bot/dialogs/complaint.py), after 2b so a tracking
+    # 2c. The complaint dialog itself (bot/dialogs/complaint/), after 2b so a tracking
     #     number sent on its own is looked up rather than taken as a new complaint. Its entry
     #     takes any other private text or file, so dialogs that expect free text (liaison
     #     replies, office reasons) must be registered above this line.
@@ -201,25 +176,26 @@ def register_handlers(application: BotApplication) -> None:
     #     office's ro: reopen decisions (whose case / office role checked in the service).
     add(CallbackQueryHandler(follow_up.reopen_decision_button, pattern=follow_up.REOPEN_PATTERN))
     add(CallbackQueryHandler(follow_up.follow_up_button, pattern=follow_up.CALLBACK_PATTERN))
-    # 3c. The short free-text dialogs those buttons start (a reply, a return reason, an
-    #     extension, a note, a follow-up comment) run in group -1, before everything above:
-    #     while one waits for text it takes the text and stops it there (so the complaint
-    #     dialog never sees it); once its prompt has lapsed it lets the text through.
-    persistent = application.persistence is not None
-    application.add_handler(liaison.input_conversation(persistent=persistent), group=-1)
-    application.add_handler(follow_up.comment_conversation(persistent=persistent), group=-1)
+    # 3c. The buttons that ask for a text (a reply, a return reason, an extension, a note, a
+    #     follow-up comment) and confirm or cancel it run in group -1, before everything above,
+    #     and stop the update there. The texts they ask for are bot/pending_input.py's (3f).
+    for pattern, callback in (
+        (liaison.INPUT_PATTERN, liaison.input_started),
+        (liaison.CONFIRM_PATTERN, liaison.input_confirmed),
+        (liaison.CANCEL_PATTERN, liaison.input_cancelled),
+        (follow_up.COMMENT_PATTERN, follow_up.comment_started),
+    ):
+        application.add_handler(CallbackQueryHandler(callback, pattern=pattern), group=-1)
     # 3d. Statistics (bot/handlers/stats.py): the public /stats, and the office's /digest,
     #     /scoreboard and /export (office role checked in each, before anything is read).
     add(CommandHandler("stats", stats.stats_command))
     add(CommandHandler("digest", stats.digest_command))
     add(CommandHandler("scoreboard", stats.scoreboard_command))
     add(CommandHandler("export", stats.export_command))
-    # 3e. The office (bot/handlers/office.py): /office, /triage, /case_office, /finding,
+    # 3e. The office (bot/handlers/office/): /office, /triage, /case_office, /finding,
     #     /supervise, /spotcheck, /broadcast, /members, /failed, the of: buttons (malformed of:
     #     data gets the stale-button answer there) and the ext: extension decisions. The office
-    #     role is checked first in every one of them, forged data or not. The reasons those
-    #     buttons ask for are taken in group -2, before the dialogs of group -1 (3c): only while
-    #     a question waits in that chat; otherwise the text goes on. In group 1, after the
+    #     role is checked first in every one of them, forged data or not. In group 1, after the
     #     greeting, /start gives an office member's chat the office menu.
     add(CommandHandler("office", office.office_command))
     add(CommandHandler("triage", office.triage_command))
@@ -232,9 +208,13 @@ def register_handlers(application: BotApplication) -> None:
     add(CommandHandler("failed", office.failed_command))
     add(CallbackQueryHandler(office.extension_button, pattern=office.EXTENSION_PATTERN))
     add(CallbackQueryHandler(office.office_button, pattern=office.CALLBACK_PATTERN))
-    office_answer = MessageHandler(filters.TEXT & filters.UpdateType.MESSAGE, office.pending_text)
-    application.add_handler(office_answer, group=-2)
     application.add_handler(CommandHandler("start", office.office_start_menu), group=1)
+    # 3f. The answers to what those buttons asked (bot/pending_input.py), in ANSWER_GROUP, before
+    #     the buttons of group -1 and the dialogs: only while a question waits for this user in
+    #     that chat (in a group: a reply to the prompt) is the text taken and stopped there;
+    #     otherwise (none, lapsed, answered) it goes on.
+    questions = (*liaison.QUESTIONS, *follow_up.QUESTIONS, *office.QUESTIONS)
+    application.add_handler(pending_input.answer_handler(questions), group=pending_input.ANSWER_GROUP)
 
     # 4. Fallbacks, last: anything the handlers above did not take. New messages in private
     #    chats only, so the bot neither chatters in the office group nor answers edits (0b

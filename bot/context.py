@@ -11,6 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.i18n import Catalogue
+
+# One way only: the sender never imports this module (its ``drain_once`` takes any object
+# shaped like ``Deps``, ``bot.sender.SenderDeps``), so the two cannot form an import cycle.
+from bot.sender import OutboxSender
 from bot.services import Services, make_services
 from bot.settings import Settings
 from core.clock import Clock
@@ -18,13 +22,12 @@ from core.ports import UnitOfWorkFactory
 from core.roles import Roles, resolve_roles
 
 if TYPE_CHECKING:
-    from bot.sender import OutboxSender
     from core.plan import Plan
 
 
 @dataclass(slots=True)
 class Deps:
-    """Everything handlers may use. Built once per process (``bot.app.make_deps``) or per test."""
+    """Everything handlers may use. Built once per process (``bot.wiring.make_deps``) or per test."""
 
     settings: Settings
     plan: Plan

@@ -1,7 +1,7 @@
 """Identity never reaches the log (SPEC §3, §10; issue 12): no citizen's phone number, name or
 Telegram user id in any record, at any level.
 
-Three layers, set up by ``protect_logs`` (called from ``bot.cli.configure_logging``):
+Three layers, set up by ``protect_logs`` (called from ``bot.cli.common.configure_logging``):
 
 - Loggers that print whole updates or SQL parameters are capped, whatever LOG_LEVEL says:
   python-telegram-bot's DEBUG records hold whole updates (user ids, names, shared contacts),

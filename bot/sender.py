@@ -34,49 +34,56 @@ Entry points: ``OutboxSender.drain_once(now)`` (tests; ``drain_once(deps, now)``
 ``python -m bot tick``), ``run_forever(stop)`` / ``start()`` + ``aclose()`` (the application's
 background task), ``wake()`` after a commit that wrote outbox rows, so they go out now rather
 than at the next poll.
+
+The pieces: ``bot.pacing`` (Telegram's limits and the ``Pacer``), ``bot.delivery`` (outcomes,
+retries, the Bot API call) and here the sender itself: claiming, the scheduler, recording.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
-import math
 import os
 import socket
 import time
 import uuid
-import warnings
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import Any, Final, Protocol, Self
 
 from telegram import Bot
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    RetryAfter,
-    TelegramError,
-)
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.request import BaseRequest, HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
+from bot.delivery import DrainResult, Outcome, RetryPolicy, describe, invoke, retry_after_seconds
 from bot.i18n import Catalogue
 from bot.log_privacy import person_ref
+from bot.pacing import Pacer, SendLimits, Slot
 from bot.rendering import ApiCall, PlanTerms, RenderError, language_of, recipient_user, render
 from bot.settings import Settings
 from core.clock import Clock
 from core.outbox import OutboxMessage
+from core.plan import Plan
 from core.ports import UnitOfWorkFactory
 
-if TYPE_CHECKING:
-    from bot.context import Deps
+# Names the rest of the bot and the tests import from here, wherever they are defined
+__all__ = [
+    "SENDER_LEASE",
+    "DrainResult",
+    "OutboxSender",
+    "Outcome",
+    "Pacer",
+    "RetryPolicy",
+    "SendLimits",
+    "SenderDeps",
+    "Slot",
+    "default_worker_id",
+    "drain_once",
+    "make_sender",
+]
 
 log = logging.getLogger(__name__)
 
@@ -95,163 +102,6 @@ ERROR_PAUSE: Final = 5.0
 # the others are left to their lease.
 STOP_GRACE: Final = 2.0
 MAX_ERROR_TEXT: Final = 500
-
-
-@dataclass(frozen=True, slots=True)
-class SendLimits:
-    """Telegram's limits. ``margin`` stretches the second of the even schedule (30 sends every
-    1.02 s), so that the windows below rarely have to hold a send back; ``slack`` is added to
-    every window counted from Telegram's answers (see ``Pacer``), which are what keeps us under
-    the limits, for clocks that do not tick quite alike."""
-
-    overall_per_second: float = 30.0
-    private_interval: float = 1.0  # seconds between two messages to one private chat
-    group_per_minute: int = 20
-    margin: float = 0.02
-    slack: float = 0.005
-
-    @property
-    def spacing(self) -> float:
-        """Seconds between two sends on average: 30 of them span a second and a margin."""
-        return (1.0 + self.margin) / self.overall_per_second
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 10  # then dead: 2+4+...+512 s ≈ 17 minutes of trying
-    cap: timedelta = timedelta(minutes=10)
-
-    def delay(self, attempts: int) -> timedelta:
-        """The wait after the ``attempts``-th failed try: 2, 4, 8... seconds, capped."""
-        return min(timedelta(seconds=2 ** min(attempts, 30)), self.cap)
-
-
-class Outcome(StrEnum):
-    SENT = "sent"
-    RETRIED = "retried"
-    DEAD = "dead"
-    BLOCKED = "blocked"
-
-
-@dataclass(slots=True)
-class DrainResult:
-    """What a drain did. ``skipped``: another sender holds the lease and sends instead."""
-
-    sent: int = 0
-    retried: int = 0
-    dead: int = 0
-    blocked: int = 0
-    skipped: bool = False
-
-    def count(self, outcome: Outcome) -> None:
-        setattr(self, outcome.value, getattr(self, outcome.value) + 1)
-
-    @property
-    def total(self) -> int:
-        return self.sent + self.retried + self.dead + self.blocked
-
-    def __str__(self) -> str:
-        if self.skipped:
-            return "skipped (another sender holds the outbox lease and sends)"
-        return f"sent {self.sent}, retried {self.retried}, dead {self.dead}, blocked {self.blocked}"
-
-
-@dataclass(slots=True)
-class Slot:
-    """One send as the pacer sees it: when it went, and when Telegram answered (or it failed)."""
-
-    chat_id: int
-    sent: float
-    answered: float | None = None
-
-
-class Pacer:
-    """When the next message may go, in monotonic seconds: ~``overall_per_second`` overall, one
-    per ``private_interval`` per private chat, ``group_per_minute`` in any minute per group
-    (chat ids below zero), and nothing to a chat (or to anybody) that Telegram told to wait.
-
-    Windows are counted from Telegram's answers, not from our sends: we cannot know when
-    Telegram counted a request, only that it was before it answered. So the 31st message waits
-    until a second after the answer to one of the 30 before it (and a chat's next message a
-    second after the answer to its last one), and network jitter can never squeeze 31 into
-    Telegram's second. Within that, sends follow an even schedule one ``spacing`` apart, so they
-    do not come in bursts."""
-
-    # how far ahead of the schedule a send may go, in spacings: the scheduler wakes a little
-    # early, so the lag of its wake-ups does not add up; below 1, so sends never bunch up
-    CATCH_UP: Final = 0.5
-
-    def __init__(self, limits: SendLimits, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.limits = limits
-        self._now = monotonic
-        self._capacity = max(1, math.floor(limits.overall_per_second))
-        self._scheduled = -math.inf  # when the next send is due on the even schedule
-        self._paused_until = -math.inf  # RetryAfter for everybody
-        self._window: list[Slot] = []  # sends Telegram may still count in its current second
-        self._chat_next: dict[int, float] = {}
-        self._group_log: dict[int, deque[Slot]] = {}
-
-    def ready_at(self, chat_id: int) -> float:
-        return max(self.overall_ready_at(), self.chat_ready_at(chat_id))
-
-    def overall_ready_at(self) -> float:
-        now, second = self._now(), 1.0 + self.limits.slack
-        self._window = [s for s in self._window if s.answered is None or s.answered + second > now]
-        ready = max(self._scheduled - self.CATCH_UP * self.limits.spacing, self._paused_until)
-        excess = len(self._window) - (self._capacity - 1)
-        if excess > 0:
-            answered = sorted(s.answered for s in self._window if s.answered is not None)
-            # not enough answers yet: wait for sends in flight to come back
-            ready = max(ready, answered[excess - 1] + second if len(answered) >= excess else math.inf)
-        return ready
-
-    def chat_ready_at(self, chat_id: int) -> float:
-        ready = self._chat_next.get(chat_id, -math.inf)
-        sent = self._group_log.get(chat_id)
-        if sent is not None and len(sent) >= self.limits.group_per_minute:
-            first = sent[0].answered
-            ready = max(ready, first + 60.0 + self.limits.slack if first is not None else math.inf)
-        return ready
-
-    def record(self, chat_id: int) -> Slot:
-        """A message to ``chat_id`` goes now; call ``answered`` with the slot when it is back."""
-        now = self._now()
-        slot = Slot(chat_id, now)
-        self._scheduled = max(self._scheduled, now) + self.limits.spacing
-        self._window.append(slot)
-        if chat_id < 0:
-            self._group_log.setdefault(chat_id, deque(maxlen=self.limits.group_per_minute)).append(slot)
-        else:
-            self._chat_next[chat_id] = math.inf  # until the answer
-        return slot
-
-    def answered(self, slot: Slot) -> None:
-        """Telegram answered (or the request failed): it counted the message by now."""
-        now = slot.answered = self._now()
-        if slot.chat_id > 0:
-            ready = now + self.limits.private_interval + self.limits.slack
-            previous = self._chat_next.get(slot.chat_id, -math.inf)
-            self._chat_next[slot.chat_id] = ready if previous == math.inf else max(previous, ready)
-
-    def pause(self, chat_id: int, seconds: float, *, everyone: bool) -> None:
-        until = self._now() + seconds
-        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, -math.inf), until)
-        if everyone:
-            self._paused_until = max(self._paused_until, until)
-
-    def busy_chats(self, horizon: float) -> list[int]:
-        """Chats that cannot be sent to within ``horizon`` seconds. Forgets what no longer
-        matters, so the pacer's memory stays the size of the last minute's chats."""
-        now = self._now()
-        for chat_id in [c for c, t in self._chat_next.items() if t <= now]:
-            del self._chat_next[chat_id]
-        minute = 60.0 + self.limits.slack
-        for chat_id, sent in list(self._group_log.items()):
-            last = sent[-1].answered if sent else now - minute
-            if last is not None and last + minute <= now:
-                del self._group_log[chat_id]
-        chats = set(self._chat_next) | set(self._group_log)
-        return sorted(c for c in chats if self.chat_ready_at(c) > now + horizon)
 
 
 @dataclass(slots=True)
@@ -535,25 +385,25 @@ class OutboxSender:
         try:
             await self._send(prepared.call, slot)
         except RetryAfter as exc:
-            seconds = max(1.0, _retry_after_seconds(exc))
+            seconds = max(1.0, retry_after_seconds(exc))
             self.pacer.pause(message.chat_id, seconds, everyone=message.chat_id > 0)
             log.warning("Telegram asks to wait %.0f s (chat %s)", seconds, person_ref(message.chat_id))
             retry_at = drain.stamp() + timedelta(seconds=seconds)
-            return await self._record(message, drain, Outcome.RETRIED, _describe(exc), retry_at=retry_at)
+            return await self._record(message, drain, Outcome.RETRIED, describe(exc), retry_at=retry_at)
         except Forbidden as exc:
             # blocked by the user, user deactivated, kicked from the group: not coming back
-            return await self._record(message, drain, Outcome.BLOCKED, _describe(exc))
+            return await self._record(message, drain, Outcome.BLOCKED, describe(exc))
         except BadRequest as exc:
             # chat not found, text Telegram cannot parse...: the same request fails again
-            return await self._record(message, drain, Outcome.DEAD, _describe(exc))
+            return await self._record(message, drain, Outcome.DEAD, describe(exc))
         except TelegramError as exc:
             # network trouble, timeouts, Telegram's 5xx, even a token being replaced: worth
             # trying again later (a TimedOut may have been delivered: at least once)
-            return await self._record_failure(message, drain, _describe(exc))
+            return await self._record_failure(message, drain, describe(exc))
         except Exception as exc:
             # our own bug in turning the payload into a call: it would fail the same way again
             log.exception("cannot send outbox message %s", message.id)
-            return await self._record(message, drain, Outcome.DEAD, _describe(exc))
+            return await self._record(message, drain, Outcome.DEAD, describe(exc))
         return await self._record(message, drain, Outcome.SENT, None)
 
     async def _send(self, call: ApiCall, slot: Slot) -> None:
@@ -561,7 +411,7 @@ class OutboxSender:
         try:
             for _ in range(2):
                 try:
-                    await _invoke(self.bot, call.method, params)
+                    await invoke(self.bot, call.method, params)
                     return
                 except ChatMigrated as exc:
                     # a group became a supergroup: same conversation, new id; settings that
@@ -647,7 +497,25 @@ def make_sender(
     return OutboxSender(bot, uow, clock, catalogue, close_request=own, **options)
 
 
-async def drain_once(deps: Deps, now: datetime | None = None) -> DrainResult:
+class SenderDeps(Protocol):
+    """What ``drain_once`` needs of the process's dependencies: ``bot.context.Deps`` has it.
+    A protocol, so that this module does not import ``bot.context`` (which imports it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def plan(self) -> Plan: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def catalogue(self) -> Catalogue: ...
+    @property
+    def uow(self) -> UnitOfWorkFactory: ...
+    @property
+    def sender(self) -> OutboxSender | None: ...
+
+
+async def drain_once(deps: SenderDeps, now: datetime | None = None) -> DrainResult:
     """One drain for ``python -m bot tick``: with ``deps.sender`` when the application made
     one, else with a sender made (and closed) for the occasion."""
     if deps.sender is not None:
@@ -661,32 +529,3 @@ async def drain_once(deps: Deps, now: datetime | None = None) -> DrainResult:
 def default_worker_id() -> str:
     """Host, process and a random part: unique per sender, readable in ``claimed_by``."""
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-# -- calling the Bot API ---------------------------------------------------------------------
-
-_SIGNATURES: dict[str, frozenset[str]] = {}
-
-
-async def _invoke(bot: Bot, method: str, params: dict[str, Any]) -> None:
-    """``bot.<method>(**params)``; parameters the method does not know (newer Bot API fields)
-    go through ``api_kwargs``."""
-    function = getattr(bot, method)
-    known = _SIGNATURES.get(method)
-    if known is None:
-        known = _SIGNATURES[method] = frozenset(inspect.signature(function).parameters) - {"api_kwargs"}
-    kwargs = {k: v for k, v in params.items() if k in known}
-    extra = {k: v for k, v in params.items() if k not in known}
-    await function(**kwargs, api_kwargs=extra or None)
-
-
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        # the int-or-timedelta transition of python-telegram-bot 22 warns on access
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: Any = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"

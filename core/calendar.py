@@ -21,6 +21,7 @@ _DAY = timedelta(days=1)
 # A source that never yields a working day would make every search loop forever; no real
 # calendar has a whole year off, so a gap this long means the source is broken.
 _MAX_GAP_DAYS = 366
+_UNSET: object = object()
 
 
 class HolidaySource(Protocol):
@@ -89,11 +90,17 @@ class WorkingDays:
         self.source: HolidaySource = source if source is not None else ChineseCalendarSource()
         # per instance, so the application's one WorkingDays warns once per year per process
         self._warned_years: set[int] = set()
+        # the source's answer per day: a calendar is fixed once published, and the periodic
+        # pass asks about the same few weeks for every due case (chinese_calendar validates
+        # its argument on every call, which dominated a pass over thousands of cases)
+        self._known: dict[date, bool | None] = {}
 
     def is_workday(self, d: date) -> bool:
-        known = self.source.is_workday(d)
+        known = self._known.get(d, _UNSET)
+        if known is _UNSET:
+            known = self._known[d] = self.source.is_workday(d)
         if known is not None:
-            return known
+            return bool(known)
         if d.year not in self._warned_years:
             self._warned_years.add(d.year)
             log.warning(

@@ -45,6 +45,11 @@ class CaseRepository(Protocol):
 
     async def get_by_tracking_no(self, tracking_no: str, *, for_update: bool = False) -> Case | None: ...
 
+    async def get_many(self, case_ids: Sequence[int], *, for_update: bool = False) -> list[Case]:
+        """The cases with these ids that exist, in id order (one query: the periodic pass reads
+        its due cases in batches). ``for_update`` locks them all."""
+        ...
+
     async def get_by_submission_key(self, key: str) -> Case | None:
         """The case a confirm press filed (``Case.submission_key``), if it was filed already."""
         ...
@@ -106,6 +111,14 @@ class EventRepository(Protocol):
 
     async def list(self, case_id: int, *, include_internal: bool) -> builtins.list[CaseEvent]:
         """In order of time. ``include_internal=False`` is the citizen's view."""
+        ...
+
+    async def add_many(self, events: Sequence[CaseEvent]) -> None:
+        """Append several at once (one round trip; their ids are not needed)."""
+        ...
+
+    async def list_kinds(self, case_ids: Sequence[int], kinds: Sequence[str]) -> builtins.list[CaseEvent]:
+        """The events of these kinds on these cases, in order of time (one query for a batch)."""
         ...
 
 
@@ -213,6 +226,12 @@ class OutboxRepository(Protocol):
         ...
 
     async def mark_sent(self, message_id: int, *, now: datetime) -> None: ...
+
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> list[str | None]:
+        """Enqueue several at once (each dropped if its ``dedup_key`` was used, also within
+        the call); returns the dedup keys of those stored (None for one without a key), in no
+        particular order. Does not set their ids."""
+        ...
 
     async def withdraw_pending(self, chat_ids: Collection[int], tracking_no: str) -> int:
         """Take back the pending messages to these chats about case ``tracking_no`` (their

@@ -148,6 +148,9 @@ class FakeCaseRepository(_Repo):
                 return _copy(case)
         return None
 
+    async def get_many(self, case_ids: Sequence[int], *, for_update: bool = False) -> builtins.list[Case]:
+        return [_copy(self.store.cases[i]) for i in sorted(set(case_ids)) if i in self.store.cases]
+
     async def get_by_submission_key(self, key: str) -> Case | None:
         for case in self.store.cases.values():
             if case.submission_key == key:
@@ -263,6 +266,14 @@ class FakeEventRepository(_Repo):
             for e in self.store.events
             if e.case_id == case_id and (include_internal or e.visibility is Visibility.PUBLIC)
         ]
+        return [_copy(e) for e in sorted(found, key=lambda e: (e.at, e.id or 0))]
+
+    async def add_many(self, events: Sequence[CaseEvent]) -> None:
+        for event in events:
+            await self.add(_copy(event))
+
+    async def list_kinds(self, case_ids: Sequence[int], kinds: Sequence[str]) -> builtins.list[CaseEvent]:
+        found = [e for e in self.store.events if e.case_id in case_ids and e.kind in kinds]
         return [_copy(e) for e in sorted(found, key=lambda e: (e.at, e.id or 0))]
 
 
@@ -463,6 +474,9 @@ class FakeOutboxRepository(_Repo):
         for m in chosen:
             m.claimed_by, m.claimed_until, m.attempts = worker_id, _utc(now + lease), m.attempts + 1
         return [_copy(m) for m in chosen]
+
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> list[str | None]:
+        return [m.dedup_key for m in messages if await self.add(_copy(m))]
 
     async def withdraw_pending(self, chat_ids: Collection[int], tracking_no: str) -> int:
         found = [

@@ -3,7 +3,7 @@
 Every builder takes ``label`` (a catalogue key under ``complaint.button`` → text in the user's
 language) and ``press`` (an action such as ``"skip"`` or ``"pick:conduct"`` → the button's
 callback data). The dialog owns the callback-data scheme, so stale and forged buttons are
-checked in one place (``bot.dialogs.complaint``); this module never sees a draft.
+checked in one place (``bot.dialogs.complaint.entry``); this module never sees a draft.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext, roles_of
-from bot.handlers.campaign import (
+from bot.dialogs.reporting import (
     error_text,
     file_limits,
     format_date,

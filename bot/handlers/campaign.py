@@ -2,8 +2,8 @@
 the plan and their duties), ``/phase [PHASE_ID]`` (the phases and their state; open one), and
 ``/reports [UNIT_ID]`` (a unit's report history: the office for any unit, a liaison for its own).
 
-Also what the report dialogs share: the services built from ``Deps``, the launch briefing
-written from the catalogue, dates in the reader's language, the formal report's file limits.
+Also the campaign service built from ``Deps`` and the launch briefing written from the
+catalogue; what the report dialogs share with these commands is in ``bot.dialogs.reporting``.
 ``handlers()`` gives every handler of the campaign and report features, in order, for
 ``bot.app.register_handlers``.
 
@@ -13,50 +13,31 @@ services inside their transaction.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from datetime import date, tzinfo
 from typing import Any, Final
 
-from telegram import Document, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext, Deps, roles_of
+from bot.dialogs import rectification, self_inspection
+from bot.dialogs.reporting import error_text, format_date, report_service, resolve_unit, unit_label
 from bot.i18n import Catalogue, Html, escape
 from bot.language import user_language
 from bot.replies import reply
 from core.calendar import WorkingDays
-from core.errors import DomainError, NotFound, ValidationFailed
-from core.plan import Phase, Plan, Producer, UnknownPlanId
+from core.errors import NotFound, ValidationFailed
+from core.plan import Phase, Plan, Producer
 from core.services.campaign import CampaignService, PhaseOver, PhaseState, UnitDuties, phase_state
-from core.services.reports import (
-    MAX_REPORT_FILE_BYTES,
-    HistoryEntry,
-    HistoryKind,
-    ReportFile,
-    ReportService,
-    effective_due,
-)
-from core.text import strip_controls
+from core.services.reports import HistoryEntry, HistoryKind, effective_due
 
 MAX_HISTORY_SHOWN: Final = 30  # the newest entries; a long history would pass Telegram's limit
 MAX_NOTE_SHOWN: Final = 200
 
 
 # ---------------------------------------------------------------------------------------------
-# Shared by the report dialogs
-
-
-def report_service(deps: Deps) -> ReportService:
-    """Cheap to build (no state): one per use."""
-    return ReportService(
-        uow=deps.uow,
-        plan=deps.plan,
-        clock=deps.clock,
-        working_days=deps.services.working_days,
-        office_chat_id=deps.settings.office_chat_id,
-        office_admin_ids=deps.settings.office_admin_ids,
-    )
+# The campaign service
 
 
 def campaign_service(deps: Deps) -> CampaignService:
@@ -69,67 +50,6 @@ def campaign_service(deps: Deps) -> CampaignService:
         office_chat_id=deps.settings.office_chat_id,
         office_admin_ids=deps.settings.office_admin_ids,
     )
-
-
-def format_date(catalogue: Catalogue, lang: str, day: date) -> str:
-    """A date as the case views show it (``cases.date``: 2026年11月30日（周一）)."""
-    months = catalogue.t(lang, "cases.months").split()
-    weekdays = catalogue.t(lang, "cases.weekdays").split()
-    return catalogue.t(
-        lang,
-        "cases.date",
-        year=day.year,
-        month=months[day.month - 1] if len(months) == 12 else str(day.month),
-        day=day.day,
-        weekday=weekdays[day.weekday()] if len(weekdays) == 7 else "",
-    )
-
-
-def unit_label(plan: Plan, lang: str, unit_id: str) -> str:
-    try:
-        unit = plan.unit(unit_id)
-    except UnknownPlanId:
-        return unit_id  # a unit dropped from the plan since: its id still says which
-    return (unit.name_en or unit.name) if lang == "en" else unit.name
-
-
-def report_file(document: Document) -> ReportFile:
-    return ReportFile(
-        file_id=document.file_id,
-        file_unique_id=document.file_unique_id,
-        mime=document.mime_type,
-        size=document.file_size,
-        file_name=strip_controls(document.file_name) if document.file_name else None,
-    )
-
-
-def file_limits(catalogue: Catalogue, lang: str) -> str:
-    """What the formal report may be, told before it is asked for."""
-    return catalogue.t(lang, "self_inspection.file_limits", limit_mb=MAX_REPORT_FILE_BYTES >> 20)
-
-
-def error_text(catalogue: Catalogue, lang: str, error: DomainError, section: str) -> str:
-    """A domain error in words: the section's text for the field or reason when there is one
-    (``self_inspection.invalid_inspected_above_total``...), else the error's own text."""
-    params = {k: v for k, v in error.params.items() if isinstance(v, str | int)}
-    candidates: list[str] = []
-    if isinstance(error, ValidationFailed):
-        field, reason = params.get("field"), params.get("reason")
-        candidates += [f"{section}.invalid_{field}_{reason}", f"{section}.invalid_{field}"]
-    reason = params.get("reason")
-    if reason is not None:
-        candidates.append(f"{section}.refused_{reason}")
-    candidates.append(error.key)
-    for name, value in list(params.items()):
-        # ISO dates (``due_date``) are also offered formatted, without the suffix (``{due}``)
-        if name.endswith("_date") and isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                day = date.fromisoformat(value)
-                params[name.removesuffix("_date")] = Html(escape(format_date(catalogue, lang, day)))
-    for key in candidates:
-        if catalogue.has(key, lang) or catalogue.has(key):
-            return catalogue.t(lang, key, **params)
-    return catalogue.t(lang, "error.domain")
 
 
 async def say(
@@ -359,15 +279,6 @@ def history_text(
     return "\n".join(lines)
 
 
-def resolve_unit(plan: Plan, text: str) -> str | None:
-    """A unit id, or a unit's name or alias as typed (区财政局, 财政局)."""
-    wanted = text.strip()
-    for unit in plan.units:
-        if wanted == unit.id or wanted in unit.names or wanted.casefold() == unit.name_en.casefold():
-            return unit.id
-    return None
-
-
 # ---------------------------------------------------------------------------------------------
 # Registration
 
@@ -375,8 +286,6 @@ def resolve_unit(plan: Plan, text: str) -> str | None:
 def handlers(*, persistent: bool) -> list[BaseHandler[Any, BotContext, Any]]:
     """Every handler of the campaign and report features, in the order to register them. They
     go above the complaint dialog: the dialogs take free text and files."""
-    from bot.dialogs import rectification, self_inspection  # they import this module
-
     private = filters.ChatType.PRIVATE
     return [
         CommandHandler("launch", launch_command),
@@ -385,4 +294,3 @@ def handlers(*, persistent: bool) -> list[BaseHandler[Any, BotContext, Any]]:
         self_inspection.conversation(persistent=persistent),
         *rectification.handlers(persistent=persistent, private=private),
     ]
-

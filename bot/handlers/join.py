@@ -4,12 +4,11 @@
 The rules (single use, expiry, guessing limits, who may invite) are ``InviteService``'s. Here
 the office role is checked before anything else is looked at, and a liaison's command menu is
 set for their chat (``BotCommandScopeChat``) when they join and dropped when they are removed.
+The command line's ``invite`` (first set-up) is ``bot.cli.invite``.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 from datetime import timedelta
 
@@ -24,10 +23,9 @@ from bot.i18n import Catalogue, Html
 from bot.language import remember_user, user_language
 from bot.replies import reply
 from core.errors import DomainError
-from core.plan import Plan, UnknownPlanId
-from core.services.invites import DEFAULT_TTL, MAX_TTL, CreatedInvite
-from core.services.units import sync_plan_units
+from core.services.invites import DEFAULT_TTL, MAX_TTL
 from core.text import strip_controls
+from core.unit_lookup import find_unit
 
 log = logging.getLogger(__name__)
 
@@ -59,15 +57,6 @@ async def drop_chat_menu(bot: Bot, chat_id: int) -> None:
         await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
     except TelegramError:
         log.warning("could not reset the menu of chat %s", chat_id, exc_info=True)
-
-
-def find_unit(plan: Plan, typed: str) -> str | None:
-    """A unit id, or a unit's name or alias as people write it."""
-    try:
-        return plan.unit(typed).id
-    except UnknownPlanId:
-        unit = plan.units_by_name().get(typed)
-        return unit.id if unit is not None else None
 
 
 def _short(text: str) -> str:
@@ -195,54 +184,3 @@ async def remove_liaison_command(update: Update, context: BotContext) -> None:
         lang, "join.removed_done", user_id=liaison_id, unit=unit_name(deps.plan, lang, unit_id)
     )
     await reply(update, context, text)
-
-
-# -- python -m bot invite UNIT_ID [--ttl-days N] (first set-up, before any office member exists) --
-
-
-def configure_invite_cli(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("unit", metavar="UNIT_ID", help="the unit's id in the plan (or its name)")
-    parser.add_argument(
-        "--ttl-days",
-        type=int,
-        default=DEFAULT_TTL.days,
-        metavar="N",
-        help=f"days the code stays valid (default {DEFAULT_TTL.days}, at most {MAX_TTL.days})",
-    )
-
-
-def run_invite_cli(args: argparse.Namespace) -> int:
-    """Prints a fresh invite code for the unit; nothing is audited (there is no office member
-    behind it: whoever runs the server's command line is trusted with it)."""
-    # imported here: bot.cli imports this module for SUBCOMMANDS
-    from bot import cli
-    from bot.app import make_deps
-
-    settings = cli.load_settings()
-    cli.configure_logging(settings.log_level)
-    plan = cli._load_plan_or_exit(settings.plan_file, settings.campaign_start)
-    unit_id = find_unit(plan, args.unit)
-    if unit_id is None:
-        known = "\n".join(f"  {u.id}  {u.name}" for u in plan.units)
-        raise cli.CliExit(f"No unit {args.unit!r} in the plan. Units:\n{known}", cli.EXIT_CONFIG)
-    if not 1 <= args.ttl_days <= MAX_TTL.days:
-        raise cli.CliExit(f"--ttl-days must be between 1 and {MAX_TTL.days}", cli.EXIT_CONFIG)
-    cli._ensure_schema_or_exit(settings.database_url)
-    deps = make_deps(settings, plan)
-
-    async def create() -> CreatedInvite:
-        try:
-            # the units table may still be empty before the bot's first start
-            await sync_plan_units(plan, deps.uow)
-            return await deps.services.invites.create(None, unit_id, timedelta(days=args.ttl_days))
-        finally:
-            await deps.aclose()
-
-    invite = asyncio.run(create())
-    unit = plan.unit(unit_id)
-    print(f"Invite code for {unit.name} ({unit.id}): {invite.code}")
-    print(
-        f"Valid until {invite.expires_at.astimezone(settings.tz).isoformat(timespec='minutes')}, usable once."
-    )
-    print(f"The unit's liaison sends the bot, in a private chat: /join {invite.code}")
-    return cli.EXIT_OK

@@ -18,8 +18,10 @@ Exactly once, whatever runs it:
 Quiet hours: a notice created at night is held back (``not_before``) until they end. A blue or
 yellow warning that could only arrive on a later day is stale and is not queued.
 
-Each case is handled in its own unit of work, so one bad case is logged and skipped rather
-than stopping the pass for everyone else.
+Due cases are handled in batches, one unit of work each (cases locked and read in one query,
+their supervision facts in another, each unit's liaisons once); a batch that fails is done
+again case by case, so one bad case is logged and skipped rather than stopping the pass for
+everyone else.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from enum import StrEnum
 from core.cases import Case, CaseEvent, Satisfaction, Visibility
 from core.clock import Clock
 from core.deadlines import CaseDeadlines, Deadline, DeadlineRules, QuietHours, Reminder, ReminderKind
+from core.directory import Liaison
 from core.notices import JsonScalar, Notice
+from core.outbox import OutboxMessage
 from core.plan import Deliverable, Phase, Plan, Producer
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.reports import ReportStatus
@@ -58,6 +62,10 @@ ESCALATED_EVENT = "escalated"
 # Phase reminders for unit deliverables: n working days before the due date (0: the due day).
 DEFAULT_PHASE_REMINDER_DAYS = (3, 1, 0)
 
+_WARNINGS = frozenset({ReminderKind.BLUE, ReminderKind.YELLOW})
+# Due cases handled in one transaction: few enough that a lock held for the batch is short,
+# many enough that a pass over thousands of cases is a few dozen transactions.
+DEFAULT_BATCH = 100
 _DEADLINE_KEYS = {Deadline.SIGN: "reminder.deadline_sign", Deadline.ANSWER: "reminder.deadline_answer"}
 
 
@@ -125,6 +133,18 @@ class PassSummary:
         return " ".join(f"{name}={value}" for name, value in self.counts().items())
 
 
+@dataclass(slots=True)
+class _Batch:
+    """What one batch of due cases writes, stored in one go at its end, and what it knows."""
+
+    seen: set[tuple[int, str, object]]  # (case, event kind, reminder key) already recorded
+    roster: dict[str, list[Liaison]] = field(default_factory=dict)  # unit → its liaisons
+    events: list[CaseEvent] = field(default_factory=list)
+    messages: list[OutboxMessage] = field(default_factory=list)
+    blue: list[str] = field(default_factory=list)  # reminder keys of the warnings written
+    yellow: list[str] = field(default_factory=list)
+
+
 def default_holder() -> str:
     """Who holds the lease: host, process and a random tag (two passes in one process, as in
     tests, are still two holders)."""
@@ -146,6 +166,7 @@ class PeriodicPass:
     digest_hour: int = 8  # local hour from which the day's digest goes out
     weekly_digest_weekday: int = 0  # Monday
     phase_reminder_days: tuple[int, ...] = DEFAULT_PHASE_REMINDER_DAYS
+    batch_size: int = DEFAULT_BATCH
     # Keys this process has finished today (committed, or found done by someone else): later
     # passes of the same day skip them without opening a transaction. Only a shortcut: the
     # database (dedup keys, events) is what guarantees once. Cleared when the day changes, so
@@ -236,54 +257,92 @@ class PeriodicPass:
     ) -> None:
         async with self.uow() as uow:
             listed = await uow.cases.list_due(self.deadlines.reminder_horizon(today))
-        for case in listed:
-            if not self._owed(case, today, now, not_before):
-                continue
-            assert case.id is not None
+        owed = [c.id for c in listed if c.id is not None and self._owed(c, today, now, not_before)]
+        for start in range(0, len(owed), self.batch_size):
+            batch = owed[start : start + self.batch_size]
             try:
-                done = await self._remind_case(case.id, today, now, not_before, summary)
+                done = await self._remind_batch(batch, today, now, not_before, summary)
             except Exception:
-                log.exception("periodic pass: reminders for case %s failed", case.id)
-                summary.errors += 1
-                continue
+                # one bad case must not cost the others their reminders: case by case
+                log.warning("periodic pass: a batch of %d failed; retrying case by case", len(batch))
+                done = []
+                for case_id in batch:
+                    try:
+                        done += await self._remind_batch([case_id], today, now, not_before, summary)
+                    except Exception:
+                        log.exception("periodic pass: reminders for case %s failed", case_id)
+                        summary.errors += 1
             self._done.update(done)
 
-    async def _remind_case(
-        self, case_id: int, today: date, now: datetime, not_before: datetime | None, summary: PassSummary
+    async def _remind_batch(
+        self,
+        case_ids: list[int],
+        today: date,
+        now: datetime,
+        not_before: datetime | None,
+        summary: PassSummary,
     ) -> list[str]:
-        """Send what ``case_id`` is owed today in one transaction; returns the keys done."""
+        """Send what these cases are owed today in one transaction; returns the keys done.
+        The cases are locked and read again (one may have been signed or answered since it was
+        listed), the supervision facts of the batch read in one query, and each unit's
+        liaisons once."""
         counts = PassSummary()
+        done: list[str] = []
         async with self.uow() as uow:
-            # locked and read again: it may have been signed or answered since it was listed
-            case = await uow.cases.get(case_id, for_update=True)
-            if case is None:
-                return []
-            owed = self._owed(case, today, now, not_before)
-            history: list[CaseEvent] | None = None
-            for reminder in owed:
-                if reminder.kind in (ReminderKind.BLUE, ReminderKind.YELLOW):
-                    queued = await self._warn(uow, case, reminder, now, not_before)
-                    counts.notices += queued
-                    if queued and reminder.kind is ReminderKind.BLUE:
-                        counts.blue += 1
-                    elif queued:
-                        counts.yellow += 1
-                    continue
-                if history is None:
-                    history = await uow.events.list(case_id, include_internal=True)
-                kind = SUPERVISION_EVENT if reminder.kind is ReminderKind.SUPERVISION else ESCALATED_EVENT
-                if any(e.kind == kind and e.data.get("key") == reminder.key for e in history):
-                    continue  # another instance, or an earlier day, did it
-                queued = await self._supervise(uow, case, reminder, kind, today, now, not_before)
-                counts.notices += queued
-                if kind == SUPERVISION_EVENT:
-                    counts.supervision += 1
-                else:
-                    counts.escalated += 1
+            cases = await uow.cases.get_many(case_ids, for_update=True)
+            owed = {case.id: self._owed(case, today, now, not_before) for case in cases}
+            needs_history = [
+                case_id
+                for case_id, reminders in owed.items()
+                if case_id is not None and any(r.kind not in _WARNINGS for r in reminders)
+            ]
+            facts = await uow.events.list_kinds(needs_history, (SUPERVISION_EVENT, ESCALATED_EVENT))
+            seen = {(e.case_id, e.kind, e.data.get("key")) for e in facts}
+            batch = _Batch(seen)
+            for case in cases:
+                assert case.id is not None
+                for reminder in owed[case.id]:
+                    await self._remind(uow, case, reminder, batch, today, now, not_before, counts)
+                done += [r.key for r in owed[case.id]]
+            await uow.events.add_many(batch.events)
+            stored = await uow.outbox.add_many(batch.messages)
+            counts.notices += len(stored)
+            # a warning counts when at least one of its notices was new (the others were sent
+            # by an earlier pass, maybe on another instance)
+            new = {key.rsplit(":", 2)[0] for key in stored if key is not None}
+            counts.blue += sum(1 for key in batch.blue if f"rem:{key}" in new)
+            counts.yellow += sum(1 for key in batch.yellow if f"rem:{key}" in new)
             await uow.commit()
         for name, value in counts.counts().items():
             setattr(summary, name, getattr(summary, name) + value)
-        return [r.key for r in owed]
+        return done
+
+    async def _remind(
+        self,
+        uow: UnitOfWork,
+        case: Case,
+        reminder: Reminder,
+        batch: _Batch,
+        today: date,
+        now: datetime,
+        not_before: datetime | None,
+        counts: PassSummary,
+    ) -> None:
+        """One reminder of one case: a warning, or a supervision / escalation not yet recorded.
+        What it writes goes into ``batch``, stored at the end of the batch."""
+        assert case.id is not None
+        if reminder.kind in _WARNINGS:
+            await self._warn(uow, case, reminder, now, not_before, batch)
+            (batch.blue if reminder.kind is ReminderKind.BLUE else batch.yellow).append(reminder.key)
+            return
+        kind = SUPERVISION_EVENT if reminder.kind is ReminderKind.SUPERVISION else ESCALATED_EVENT
+        if (case.id, kind, reminder.key) in batch.seen:
+            return  # another instance, or an earlier day, did it
+        await self._supervise(uow, case, reminder, kind, today, now, not_before, batch)
+        if kind == SUPERVISION_EVENT:
+            counts.supervision += 1
+        else:
+            counts.escalated += 1
 
     @staticmethod
     def _case_params(case: Case, reminder: Reminder) -> dict[str, JsonScalar | list[str]]:
@@ -296,7 +355,13 @@ class PeriodicPass:
         }
 
     async def _warn(
-        self, uow: UnitOfWork, case: Case, reminder: Reminder, now: datetime, not_before: datetime | None
+        self,
+        uow: UnitOfWork,
+        case: Case,
+        reminder: Reminder,
+        now: datetime,
+        not_before: datetime | None,
+        batch: _Batch,
     ) -> int:
         """Blue or yellow warning to the lead units' liaisons."""
         key = "reminder.blue" if reminder.kind is ReminderKind.BLUE else "reminder.yellow"
@@ -310,6 +375,8 @@ class PeriodicPass:
                 dedup_key=f"rem:{reminder.key}:{unit_id}",
                 params=self._case_params(case, reminder),
                 not_before=not_before,
+                roster=batch.roster,
+                sink=batch.messages,
             )
         return queued
 
@@ -322,11 +389,12 @@ class PeriodicPass:
         today: date,
         now: datetime,
         not_before: datetime | None,
+        batch: _Batch,
     ) -> int:
         """督办通知 (or 通报 escalation): the event, the lead units' notice, the office's copy."""
         assert case.id is not None
         overdue = self.deadlines.overdue_by(reminder.due, today)
-        await uow.events.add(
+        batch.events.append(
             CaseEvent(
                 case_id=case.id,
                 at=now,
@@ -359,6 +427,8 @@ class PeriodicPass:
                 dedup_key=f"rem:{reminder.key}:{unit_id}",
                 params=params,
                 not_before=not_before,
+                roster=batch.roster,
+                sink=batch.messages,
             )
         queued += await tell_office(
             uow,
@@ -368,6 +438,7 @@ class PeriodicPass:
             dedup_key=f"rem:{reminder.key}:office",
             params={**params, "lead_units": list(case.lead_unit_ids)},
             not_before=not_before,
+            sink=batch.messages,
         )
         return queued
 

@@ -10,7 +10,9 @@ from datetime import datetime
 from core.audit import AuditEntry
 from core.cases import Case, CaseEvent, Visibility
 from core.deadlines import CaseDeadlines, DeadlineRules
+from core.directory import Liaison
 from core.notices import Button, JsonScalar, Notice
+from core.outbox import OutboxMessage
 from core.plan import Area
 from core.ports import UnitOfWork
 from core.recusal import Recusal
@@ -131,13 +133,25 @@ async def tell_unit(
     dedup_key: str | None = None,
     params: Mapping[str, JsonScalar | list[str]] | None = None,
     not_before: datetime | None = None,
+    roster: dict[str, list[Liaison]] | None = None,
+    sink: list[OutboxMessage] | None = None,
 ) -> int:
     """Tell every active liaison of the unit; returns how many notices were queued. Never
     include the complainant's identity in ``params``: units must not learn who complained.
     ``not_before`` holds a notice back (quiet hours: the periodic pass's reminders wait for the
-    morning); each liaison's copy gets its own dedup key, ``f"{dedup_key}:{user_id}"``."""
+    morning); each liaison's copy gets its own dedup key, ``f"{dedup_key}:{user_id}"``.
+    ``roster``: liaisons already looked up in this unit of work, by unit (filled as it goes),
+    so a batch that tells one unit about many cases reads its liaisons once. ``sink``: collect
+    the messages there instead of storing them (the caller stores the batch with
+    ``outbox.add_many``); the count returned is then of messages collected."""
     queued = 0
-    for liaison in await uow.liaisons.list_for_unit(unit_id):
+    if roster is None:
+        liaisons = await uow.liaisons.list_for_unit(unit_id)
+    elif unit_id in roster:
+        liaisons = roster[unit_id]
+    else:
+        liaisons = roster[unit_id] = await uow.liaisons.list_for_unit(unit_id)
+    for liaison in liaisons:
         notice = Notice(
             chat_id=liaison.user_id,
             user_id=liaison.user_id,
@@ -147,8 +161,15 @@ async def tell_unit(
             dedup_key=f"{dedup_key}:{liaison.user_id}" if dedup_key else None,
             not_before=not_before,
         )
-        queued += await uow.outbox.add(notice.to_outbox(now))
+        queued += await _queue(uow, notice.to_outbox(now), sink)
     return queued
+
+
+async def _queue(uow: UnitOfWork, message: OutboxMessage, sink: list[OutboxMessage] | None) -> int:
+    if sink is not None:
+        sink.append(message)
+        return 1
+    return int(await uow.outbox.add(message))
 
 
 async def tell_office(
@@ -161,7 +182,9 @@ async def tell_office(
     dedup_key: str | None = None,
     params: Mapping[str, JsonScalar | list[str]] | None = None,
     not_before: datetime | None = None,
+    sink: list[OutboxMessage] | None = None,
 ) -> bool:
+    """A notice to the office chat (``sink`` as for ``tell_unit``)."""
     if office_chat_id is None:
         return False
     notice = Notice(
@@ -172,7 +195,7 @@ async def tell_office(
         dedup_key=dedup_key,
         not_before=not_before,
     )
-    return await uow.outbox.add(notice.to_outbox(now))
+    return bool(await _queue(uow, notice.to_outbox(now), sink))
 
 
 async def assign(

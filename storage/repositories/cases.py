@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.attachments import Attachment, AttachmentKind
@@ -166,6 +166,14 @@ class SqlCaseRepository:
         row = await self._one(select(CaseRow).where(CaseRow.tracking_no == tracking_no), for_update)
         return _read_case(row) if row else None
 
+    async def get_many(self, case_ids: Sequence[int], *, for_update: bool = False) -> builtins.list[Case]:
+        if not case_ids:
+            return []
+        stmt = select(CaseRow).where(CaseRow.id.in_(list(case_ids))).order_by(CaseRow.id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self._many(stmt)
+
     async def get_by_submission_key(self, key: str) -> Case | None:
         row = await self._one(select(CaseRow).where(CaseRow.submission_key == key), False)
         return _read_case(row) if row else None
@@ -311,6 +319,35 @@ class SqlEventRepository:
         stmt = select(CaseEventRow).where(CaseEventRow.case_id == case_id)
         if not include_internal:
             stmt = stmt.where(CaseEventRow.visibility == Visibility.PUBLIC.value)
+        result = await self._session.execute(stmt.order_by(CaseEventRow.at, CaseEventRow.id))
+        return [_read_event(row) for row in result.scalars()]
+
+    async def add_many(self, events: Sequence[CaseEvent]) -> None:
+        if not events:
+            return
+        await self._session.execute(
+            insert(CaseEventRow),
+            [
+                {
+                    "case_id": e.case_id,
+                    "at": e.at,
+                    "actor": e.actor.value,
+                    "actor_ref": e.actor_ref,
+                    "kind": e.kind,
+                    "visibility": e.visibility.value,
+                    "text": e.text,
+                    "data": dict(e.data),
+                }
+                for e in events
+            ],
+        )
+
+    async def list_kinds(self, case_ids: Sequence[int], kinds: Sequence[str]) -> builtins.list[CaseEvent]:
+        if not case_ids or not kinds:
+            return []
+        stmt = select(CaseEventRow).where(
+            CaseEventRow.case_id.in_(list(case_ids)), CaseEventRow.kind.in_(list(kinds))
+        )
         result = await self._session.execute(stmt.order_by(CaseEventRow.at, CaseEventRow.id))
         return [_read_event(row) for row in result.scalars()]
 

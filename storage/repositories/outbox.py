@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -34,6 +34,21 @@ def _message(row: Any) -> OutboxMessage:
     )
 
 
+def _row(message: OutboxMessage) -> dict[str, Any]:
+    return {
+        "chat_id": message.chat_id,
+        "method": message.method,
+        "payload": dict(message.payload),
+        "dedup_key": message.dedup_key,
+        "created_at": message.created_at,
+        "not_before": message.not_before or message.created_at,
+        "state": message.state.value,
+        "attempts": message.attempts,
+        "last_error": message.last_error,
+        "sent_at": message.sent_at,
+    }
+
+
 def _about(payload: object, tracking_no: str) -> bool:
     params = payload.get("text_params") if isinstance(payload, dict) else None
     return isinstance(params, dict) and params.get("tracking_no") == tracking_no
@@ -46,18 +61,7 @@ class SqlOutboxRepository:
     async def add(self, message: OutboxMessage) -> bool:
         stmt = (
             insert_for(self._session, _T)
-            .values(
-                chat_id=message.chat_id,
-                method=message.method,
-                payload=dict(message.payload),
-                dedup_key=message.dedup_key,
-                created_at=message.created_at,
-                not_before=message.not_before or message.created_at,
-                state=message.state.value,
-                attempts=message.attempts,
-                last_error=message.last_error,
-                sent_at=message.sent_at,
-            )
+            .values(**_row(message))
             .on_conflict_do_nothing(index_elements=[_T.c.dedup_key])
             .returning(_T.c.id)
         )
@@ -66,6 +70,20 @@ class SqlOutboxRepository:
             return False
         message.id = new_id
         return True
+
+    async def add_many(self, messages: Sequence[OutboxMessage]) -> list[str | None]:
+        # one executemany: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues") from
+        # one cached statement; a periodic pass queues thousands of reminders, and a statement
+        # each was most of its time
+        if not messages:
+            return []
+        stmt = (
+            insert_for(self._session, _T)
+            .on_conflict_do_nothing(index_elements=[_T.c.dedup_key])
+            .returning(_T.c.dedup_key)
+        )
+        result = await self._session.execute(stmt, [_row(m) for m in messages])
+        return [row[0] for row in result.all()]
 
     async def claim_batch(
         self, worker_id: str, *, now: datetime, limit: int, lease: timedelta

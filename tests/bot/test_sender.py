@@ -20,10 +20,11 @@ import pytest
 from telegram import Bot
 from telegram.error import TimedOut
 
-from bot.app import build_application, make_deps
+from bot.app import build_application
 from bot.i18n import Catalogue
 from bot.rendering import render
 from bot.sender import SENDER_LEASE, OutboxSender, RetryPolicy, SendLimits, drain_once
+from bot.wiring import make_deps
 from core.clock import FixedClock
 from core.notices import Button, Notice
 from core.outbox import OutboxMessage, OutboxState

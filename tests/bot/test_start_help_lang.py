@@ -120,7 +120,7 @@ async def test_an_unknown_command_is_named_and_pointed_to_help(harness: BotHarne
 
 
 async def test_plain_text_that_is_no_complaint_points_to_the_right_channels(harness: BotHarness) -> None:
-    # free text enters the complaint dialog (bot/dialogs/complaint.py), which answers chit-chat
+    # free text enters the complaint dialog (bot/dialogs/complaint/), which answers chit-chat
     # with the right channels instead of the old "send /start"
     await harness.say(EN_USER, "hello?")
     assert harness.last_text().startswith(harness.t("en", "complaint.out_of_scope").split("{")[0])

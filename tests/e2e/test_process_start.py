@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app import make_deps
+from bot.wiring import make_deps
 from core.plan import Plan
 from core.services.complaints import ComplaintDraft
 from core.services.units import sync_plan_units

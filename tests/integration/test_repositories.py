@@ -858,3 +858,53 @@ async def test_pending_notices_about_a_case_are_withdrawn_for_the_given_chats(
         OutboxState.PENDING,
         OutboxState.SENT,
     ]
+
+
+async def test_add_many_stores_each_new_key_once_and_says_which(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        assert await uow.outbox.add(message(1, dedup_key="rem:1:blue:a"))
+        stored = await uow.outbox.add_many(
+            [
+                message(2, dedup_key="rem:1:blue:a"),  # used before the call
+                message(3, dedup_key="rem:2:blue:a"),
+                message(4, dedup_key="rem:2:blue:a"),  # twice within the call
+                message(5),  # no key: always stored
+            ]
+        )
+        assert sorted(stored, key=str) == sorted(["rem:2:blue:a", None], key=str)
+        assert await uow.outbox.add_many([]) == []
+        await uow.commit()
+    async with uow_factory() as uow:
+        batch = await uow.outbox.claim_batch(
+            "w", now=T0 + timedelta(minutes=1), limit=10, lease=timedelta(seconds=30)
+        )
+    assert sorted(m.payload["text"] for m in batch) == ["消息 1", "消息 3", "消息 5"]
+
+
+async def test_events_are_added_and_listed_by_kind_for_a_batch_of_cases(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    citizen_id = await seed(uow_factory)
+    SYSTEM, INTERNAL = Actor.SYSTEM, Visibility.INTERNAL
+    async with uow_factory() as uow:
+        cases = [make_case(n, citizen_id) for n in (1, 2, 3)]
+        for case in cases:
+            await uow.cases.add(case)
+        ids = [c.id for c in cases if c.id is not None]
+        await uow.events.add_many(
+            [
+                CaseEvent(ids[0], T0, SYSTEM, "system", "supervision", INTERNAL, data={"key": "a"}),
+                CaseEvent(ids[1], T0, SYSTEM, "system", "escalated", INTERNAL, data={"key": "b"}),
+                CaseEvent(ids[2], T0, SYSTEM, "system", "note", INTERNAL),
+            ]
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.events.list_kinds(ids, ("supervision", "escalated"))
+        got = await uow.cases.get_many([ids[2], ids[0], 999_999], for_update=True)
+        assert await uow.events.list_kinds([], ("supervision",)) == []
+    assert sorted((e.case_id, e.kind, e.data["key"]) for e in found) == [
+        (ids[0], "supervision", "a"),
+        (ids[1], "escalated", "b"),
+    ]
+    assert [c.id for c in got] == [ids[0], ids[2]]

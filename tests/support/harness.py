@@ -25,10 +25,11 @@ from typing import Any
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from telegram import Update
 
-from bot.app import build_application, make_deps
+from bot.app import build_application
 from bot.context import BotApplication, Deps
 from bot.i18n import Catalogue
 from bot.settings import Settings
+from bot.wiring import make_deps
 from core.clock import FixedClock
 from core.plan import Plan
 from tests.support.recording_request import TEXT_METHODS, RecordedCall, RecordingRequest

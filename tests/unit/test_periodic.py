@@ -7,6 +7,7 @@ last working day but one before National Day (10-01..10-07 off; Sunday 09-28 and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -610,16 +611,18 @@ async def test_one_failing_case_does_not_stop_the_others(
     second = await world.file(at(d(9, 26), 11))
     for cid in (first, second):
         await world.act(cid, Action.SIGN, Who.user(Actor.LIAISON, LEAD_A), at(d(9, 26), 12))
-    original = FakeCaseRepository.get
+    original = FakeCaseRepository.get_many
 
     async def broken_for_first(
-        self: FakeCaseRepository, case_id: int, *, for_update: bool = False
-    ) -> Case | None:
-        if case_id == first and for_update:
+        self: FakeCaseRepository, case_ids: Sequence[int], *, for_update: bool = False
+    ) -> list[Case]:
+        # the pass reads due cases in batches: the batch with the bad row fails, and the pass
+        # goes case by case through that batch
+        if first in case_ids and for_update:
             raise RuntimeError("database hiccup on one row")
-        return await original(self, case_id, for_update=for_update)
+        return await original(self, case_ids, for_update=for_update)
 
-    monkeypatch.setattr(FakeCaseRepository, "get", broken_for_first)
+    monkeypatch.setattr(FakeCaseRepository, "get_many", broken_for_first)
     summary = await world.periodic.run(at(d(10, 10)))
     assert summary.errors == 1 and summary.supervision == 1
     assert world.events(second, SUPERVISION_EVENT) and not world.events(first, SUPERVISION_EVENT)
@@ -627,3 +630,32 @@ async def test_one_failing_case_does_not_stop_the_others(
     monkeypatch.undo()  # the row is fine again: the next pass catches up on it
     retry = await world.periodic.run(at(d(10, 10), 10, 1))
     assert (retry.errors, retry.supervision) == (0, 1)
+
+
+async def test_due_cases_are_handled_in_batches_and_every_one_is_reminded(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 25 cases signed on Friday 09-26, all overdue on 10-10: each owes a supervision notice
+    world.complaints.daily_limit = 100
+    ids = [await world.file(at(d(9, 26), 9, minute)) for minute in range(25)]
+    for cid in ids:
+        await world.act(cid, Action.SIGN, Who.user(Actor.LIAISON, LEAD_A), at(d(9, 26), 12))
+    world.periodic.batch_size = 10
+    batches: list[int] = []
+    original = FakeCaseRepository.get_many
+
+    async def counting(
+        self: FakeCaseRepository, case_ids: Sequence[int], *, for_update: bool = False
+    ) -> list[Case]:
+        batches.append(len(case_ids))
+        return await original(self, case_ids, for_update=for_update)
+
+    monkeypatch.setattr(FakeCaseRepository, "get_many", counting)
+    summary = await world.periodic.run(at(d(10, 10)))
+
+    assert batches == [10, 10, 5]  # three transactions, not 25
+    assert (summary.supervision, summary.errors) == (25, 0)
+    assert all(world.events(cid, SUPERVISION_EVENT) for cid in ids)
+    # a second pass the same day finds everything done
+    again = await world.periodic.run(at(d(10, 10), 10, 30))
+    assert again.supervision == 0

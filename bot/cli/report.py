@@ -19,14 +19,26 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from bot.cli.common import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    CliExit,
+    SubCommand,
+    configure_logging,
+    ensure_schema_or_exit,
+    load_plan_or_exit,
+    load_settings,
+    parse_now,
+)
 from bot.i18n import LANGUAGES, Catalogue
 from bot.reports.build import Report, Reports, digest_kind_for
 from bot.reports.text import as_html_page, as_plain
 from bot.settings import Settings
 from core.calendar import WorkingDays
 from core.deadlines import DeadlineRules
-from core.plan import Plan, UnknownPlanId
+from core.plan import Plan
 from core.stats import PERIOD_WORDS, ExportFilter, Period, PeriodKind, parse_period
+from core.unit_lookup import find_unit
 from storage.db import make_engine, make_session_factory
 
 WHAT = ("digest", "scoreboard", "export")
@@ -34,7 +46,7 @@ DEFAULT_PERIOD = {"digest": PeriodKind.DAILY.value, "scoreboard": PeriodKind.CAM
                   "export": PeriodKind.CAMPAIGN.value}  # fmt: skip
 
 
-def configure_report(parser: argparse.ArgumentParser) -> None:
+def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=WHAT, help="which report")
     parser.add_argument(
         "--period",
@@ -65,48 +77,36 @@ class Options:
 
 
 def _options(args: argparse.Namespace, settings: Settings, plan: Plan) -> Options:
-    from bot import cli
-    from bot.tick import parse_now
-
     try:
         now = parse_now(args.now, settings) if args.now else datetime.now(settings.tz)
     except ValueError as exc:
-        raise cli.CliExit(
-            f"--now: not an ISO time ({exc}); e.g. 2026-11-23T08:00:00+08:00", cli.EXIT_CONFIG
-        ) from exc
+        raise CliExit(f"--now: not an ISO time ({exc}); e.g. 2026-11-23T08:00:00+08:00", EXIT_CONFIG) from exc
     today = now.astimezone(settings.tz).date()
     try:
         period = parse_period(args.period or DEFAULT_PERIOD[args.what], today, plan.start)
     except ValueError as exc:
-        raise cli.CliExit(f"--period: {exc}", cli.EXIT_CONFIG) from exc
+        raise CliExit(f"--period: {exc}", EXIT_CONFIG) from exc
     if args.area is not None and args.area not in {a.id for a in plan.areas}:
         known = ", ".join(a.id for a in plan.areas)
-        raise cli.CliExit(f"--area: no area {args.area!r} in the plan (areas: {known})", cli.EXIT_CONFIG)
+        raise CliExit(f"--area: no area {args.area!r} in the plan (areas: {known})", EXIT_CONFIG)
     unit = None
     if args.unit is not None:
-        try:
-            unit = plan.unit(args.unit).id
-        except UnknownPlanId:
-            found = plan.units_by_name().get(args.unit)
-            if found is None:
-                raise cli.CliExit(f"--unit: no unit {args.unit!r} in the plan", cli.EXIT_CONFIG) from None
-            unit = found.id
+        unit = find_unit(plan, args.unit)
+        if unit is None:
+            raise CliExit(f"--unit: no unit {args.unit!r} in the plan", EXIT_CONFIG)
     return Options(args.what, period, today, args.area, unit, args.lang, args.out)
 
 
-def run_report(args: argparse.Namespace) -> int:
-    # imported here: bot.cli imports this module for SUBCOMMANDS
-    from bot import cli
-
-    settings = cli.load_settings()
-    cli.configure_logging(settings.log_level)
-    plan = cli._load_plan_or_exit(settings.plan_file, settings.campaign_start)
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    plan = load_plan_or_exit(settings.plan_file, settings.campaign_start)
     options = _options(args, settings, plan)
-    cli._ensure_schema_or_exit(settings.database_url)
+    ensure_schema_or_exit(settings.database_url)
     written = asyncio.run(_report(settings, plan, options))
     for path in written:
         print(path)
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
 async def _report(settings: Settings, plan: Plan, o: Options) -> list[Path]:
@@ -151,3 +151,6 @@ def _write(report: Report, out: Path) -> list[Path]:
         path.write_bytes(file.read())
         written.append(path)
     return written
+
+
+COMMAND = SubCommand("report", "write a digest, scoreboard or export as files", configure, run)

@@ -16,19 +16,15 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.case_view import CaseFormatter, unit_name
 from bot.context import Deps
-from bot.handlers.liaison import plain
+from bot.handlers.office.access import ID, MAX_CALLBACK_DATA, PLAN_ID
+from bot.handlers.staff_ui import button, plain
 from core.cases import Case, CaseEvent
 from core.services.office import OfficeCaseView, TargetMarked
 
-_ID = r"[1-9][0-9]{0,11}"
-_PLAN_ID = r"[a-z][a-z0-9_]{0,39}"
-TARGET_BUTTON: Final = re.compile(rf"of:(tgt|tgtok):({_ID}):({_PLAN_ID})", re.ASCII)
-MAX_CALLBACK_DATA: Final = 64
+TARGET_BUTTON: Final = re.compile(rf"of:(tgt|tgtok):({ID}):({PLAN_ID})", re.ASCII)
+
+
 RECUSAL_KINDS: Final = frozenset({"recusal", "recusal_lifted"})
-
-
-def _button(deps: Deps, lang: str, key: str, data: str, **params: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(plain(deps.catalogue.t(lang, key, **params)), callback_data=data)
 
 
 def _name(deps: Deps, lang: str, unit_id: str) -> str:
@@ -51,18 +47,18 @@ def queue_note(fmt: CaseFormatter, candidates: tuple[str, ...]) -> str | None:
 
 
 def card_rows(deps: Deps, lang: str, view: OfficeCaseView) -> list[list[InlineKeyboardButton]]:
-    """"It is X" for each candidate and "none of them"; otherwise "mark the unit"."""
+    """ "It is X" for each candidate and "none of them"; otherwise "mark the unit"."""
     case_id = view.case.id
     assert case_id is not None
     if not view.candidates:
-        return [[_button(deps, lang, "office.recusal.button_mark", f"of:target:{case_id}")]]
+        return [[button(deps, lang, "office.recusal.button_mark", f"of:target:{case_id}")]]
     buttons = [
-        _button(deps, lang, "office.recusal.button_is", f"of:tgt:{case_id}:{u}", unit=_name(deps, lang, u))
+        button(deps, lang, "office.recusal.button_is", f"of:tgt:{case_id}:{u}", unit=_name(deps, lang, u))
         for u in view.candidates
         if len(f"of:tgtok:{case_id}:{u}".encode()) <= MAX_CALLBACK_DATA
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([_button(deps, lang, "office.recusal.button_none", f"of:notgt:{case_id}")])
+    rows.append([button(deps, lang, "office.recusal.button_none", f"of:notgt:{case_id}")])
     return rows
 
 
@@ -76,7 +72,7 @@ def picker(deps: Deps, lang: str, case: Case) -> tuple[str, InlineKeyboardMarkup
         if unit.id not in hidden and len(f"of:tgtok:{case.id}:{unit.id}".encode()) <= MAX_CALLBACK_DATA
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([_button(deps, lang, "office.button_back", f"of:view:{case.id}")])
+    rows.append([button(deps, lang, "office.button_back", f"of:view:{case.id}")])
     text = deps.catalogue.t(lang, "office.recusal.pick", tracking_no=case.tracking_no)
     return text, InlineKeyboardMarkup(rows)
 
@@ -86,8 +82,8 @@ def confirm(deps: Deps, lang: str, case: Case, unit_id: str) -> tuple[str, Inlin
     markup = InlineKeyboardMarkup(
         [
             [
-                _button(deps, lang, "office.recusal.button_confirm", f"of:tgtok:{case.id}:{unit_id}"),
-                _button(deps, lang, "office.button_back", f"of:view:{case.id}"),
+                button(deps, lang, "office.recusal.button_confirm", f"of:tgtok:{case.id}:{unit_id}"),
+                button(deps, lang, "office.button_back", f"of:view:{case.id}"),
             ]
         ]
     )
