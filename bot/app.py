@@ -55,6 +55,15 @@ def build_application(
     request send notifications when they call ``deps.sender.drain_once()``."""
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
+    if start_sender is None:
+        # an offline request means a test, which drains the outbox itself when it wants to
+        start_sender = request is None
+    # A named instance (INSTANCE_NAME) runs its sender and periodic pass under the same
+    # identity after a restart, so it takes back at once what a crash left leased. Only the
+    # long-running bot does: a `tick` from cron on the same host must stay someone else.
+    stable = f"{settings.instance_name}:" if settings.instance_name and start_sender else None
+    if stable is not None:
+        deps.services.periodic.holder = f"{stable}periodic"
     if deps.sender is None:
         deps.sender = make_sender(
             settings,
@@ -63,11 +72,9 @@ def build_application(
             catalogue=deps.catalogue,
             request=request,
             terms=PlanTerms(deps.plan),
+            **({"worker_id": f"{stable}sender", "stable_identity": True} if stable else {}),
         )
         deps.closers.append(deps.sender.aclose)  # closers run last first: before the engine goes
-    if start_sender is None:
-        # an offline request means a test, which drains the outbox itself when it wants to
-        start_sender = request is None
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())

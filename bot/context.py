@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.i18n import Catalogue
+from bot.language_cache import LanguageCache
 
 # One way only: the sender never imports this module (its ``drain_once`` takes any object
 # shaped like ``Deps``, ``bot.sender.SenderDeps``), so the two cannot form an import cycle.
@@ -39,6 +40,8 @@ class Deps:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # the outbox sender (bot.sender), set by build_application
     sender: OutboxSender | None = None
+    # users' stored languages (bot.language), so answering an update reads no database
+    languages: LanguageCache = field(default_factory=LanguageCache)
     services: Services = field(init=False)
 
     def __post_init__(self) -> None:

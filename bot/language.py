@@ -18,9 +18,17 @@ log = logging.getLogger(__name__)
 
 
 async def stored_language(context: BotContext, user_id: int) -> str | None:
+    """The language stored for the user (None: none yet), from this process's cache when it
+    has a fresh entry (``bot.language_cache``)."""
+    cache = context.deps.languages
+    hit, cached = cache.get(user_id)
+    if hit:
+        return cached
     async with context.deps.uow() as uow:
         record = await uow.users.get(user_id)
-    return record.language if record is not None else None
+    language = record.language if record is not None else None
+    cache.put(user_id, language)
+    return language
 
 
 async def user_language(update: object, context: BotContext) -> str:
@@ -48,6 +56,7 @@ async def remember_user(context: BotContext, user: User, chat_id: int | None) ->
         first_language = None if existing is not None else language_for(None, user.language_code)
         record = await uow.users.upsert(user.id, now=now, chat_id=chat_id, language=first_language)
         await uow.commit()
+    context.deps.languages.put(user.id, record.language)
     return language_for(record.language, user.language_code)
 
 
@@ -57,3 +66,4 @@ async def choose_language(context: BotContext, user: User, chat_id: int | None, 
     async with context.deps.uow() as uow:
         await uow.users.upsert(user.id, now=now, chat_id=chat_id, language=language)
         await uow.commit()
+    context.deps.languages.put(user.id, language)  # this process answers in it from now on

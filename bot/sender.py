@@ -139,6 +139,7 @@ class OutboxSender:
         max_in_flight: int = 8,
         lease: timedelta = timedelta(minutes=2),
         sender_lease: timedelta = timedelta(seconds=30),
+        stable_identity: bool = False,
         poll_interval: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -153,6 +154,9 @@ class OutboxSender:
         self.bot = bot
         self._terms = terms
         self.worker_id = worker_id or default_worker_id()
+        # the same identity as this instance's previous run (INSTANCE_NAME): what that run
+        # leased and never finished is ours to take back at start, not to wait out
+        self.stable_identity = stable_identity
         self.limits = limits or SendLimits()
         self.retry = retry or RetryPolicy()
         self.batch_size = batch_size
@@ -190,6 +194,9 @@ class OutboxSender:
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Drain, then wait for ``wake()``, the poll interval or ``stop``; until ``stop``."""
         log.info("outbox sender %s started", self.worker_id)
+        if self.stable_identity:
+            with contextlib.suppress(Exception):  # the leases run out anyway
+                await self._take_back()
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -204,6 +211,8 @@ class OutboxSender:
                     log.info("outbox: %s", result)
                 await self._idle(stop, self.poll_interval, wakeable=not result.skipped)
         finally:
+            with contextlib.suppress(Exception):
+                await self._release_claims()
             with contextlib.suppress(Exception):
                 await self._release_lease()
             log.info("outbox sender %s stopped", self.worker_id)
@@ -357,6 +366,23 @@ class OutboxSender:
             return _Prepared(message, render(message, self._catalogue, lang, self._terms))
         except RenderError as exc:
             return _Prepared(message, None, f"cannot render: {exc}")
+
+    async def _take_back(self) -> None:
+        """A restart under the same identity: the previous run is gone, so its claims and the
+        sender lease it held are released now (the lease is then ours again at once)."""
+        async with self._uow() as uow:
+            released = await uow.outbox.release_claims(self.worker_id)
+            await uow.leases.release(SENDER_LEASE, self.worker_id)
+            await uow.commit()
+        if released:
+            log.info("outbox sender %s took back %d messages of its previous run", self.worker_id, released)
+
+    async def _release_claims(self) -> None:
+        """On a clean stop, what this sender claimed and did not send is claimable at once by
+        the next sender (nothing of ours is in flight any more)."""
+        async with self._uow() as uow:
+            await uow.outbox.release_claims(self.worker_id)
+            await uow.commit()
 
     async def _release_lease(self) -> None:
         if not self._holds_lease:

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     throttle_window_seconds: float = Field(default=10.0, ge=0)
     # OFFICE_ADMIN_IDS get a higher limit, not none: see bot/throttle.py. 0 disables it for them.
     throttle_office_messages: int = Field(default=100, ge=0)
+    # A name for this running instance, unique among the instances on one database (e.g. the
+    # host name, or "web-2"). It makes the outbox sender's and the periodic pass's identity
+    # stable, so a restarted instance takes its own leases and claims back at once instead of
+    # waiting them out. Unset: a random identity per process (safe, but a crashed instance's
+    # leases must run out first). Two running instances must never share a name.
+    instance_name: str | None = Field(default=None, min_length=1, max_length=48, pattern=r"^[A-Za-z0-9._-]+$")
     log_level: str = "INFO"
 
     @field_validator("office_admin_ids_raw")

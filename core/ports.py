@@ -233,6 +233,11 @@ class OutboxRepository(Protocol):
         particular order. Does not set their ids."""
         ...
 
+    async def release_claims(self, worker_id: str) -> int:
+        """Pending messages claimed by ``worker_id`` become claimable at once (a sender that
+        stopped cleanly, or a restarted one under the same identity); returns how many."""
+        ...
+
     async def withdraw_pending(self, chat_ids: Collection[int], tracking_no: str) -> int:
         """Take back the pending messages to these chats about case ``tracking_no`` (their
         readers lost sight of it); returns how many. A message being sent may still go."""

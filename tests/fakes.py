@@ -478,6 +478,13 @@ class FakeOutboxRepository(_Repo):
     async def add_many(self, messages: Sequence[OutboxMessage]) -> list[str | None]:
         return [m.dedup_key for m in messages if await self.add(_copy(m))]
 
+    async def release_claims(self, worker_id: str) -> int:
+        outbox = self.store.outbox.values()
+        found = [m for m in outbox if m.claimed_by == worker_id and m.state is OutboxState.PENDING]
+        for m in found:
+            m.claimed_by = m.claimed_until = None
+        return len(found)
+
     async def withdraw_pending(self, chat_ids: Collection[int], tracking_no: str) -> int:
         found = [
             m

@@ -135,6 +135,15 @@ class SqlOutboxRepository:
     async def mark_blocked(self, message_id: int, *, error: str) -> None:
         await self._set(message_id, state=OutboxState.BLOCKED.value, last_error=error)
 
+    async def release_claims(self, worker_id: str) -> int:
+        stmt = (
+            update(_T)
+            .where(_T.c.claimed_by == worker_id, _T.c.state == OutboxState.PENDING.value)
+            .values(claimed_by=None, claimed_until=None)
+        )
+        result = await self._session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def withdraw_pending(self, chat_ids: Collection[int], tracking_no: str) -> int:
         # The few pending rows of a unit's liaisons are read and filtered here rather than by a
         # JSON path in SQL, which SQLite and PostgreSQL spell differently. One a sender holds

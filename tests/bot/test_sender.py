@@ -650,3 +650,75 @@ async def _eventually(condition: Callable[[], bool], timeout: float = 5.0) -> No
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.01)
+
+
+# -- restarts (issue 11: "after a restart the first due notification goes out within 2 s") ---------
+
+
+async def _crashed_run(rig: Rig, worker_id: str) -> None:
+    """A previous run under ``worker_id`` took the sender lease, claimed what was due, and died."""
+    now = rig.clock.now()
+    async with rig.uow() as uow:
+        assert await uow.leases.try_acquire(SENDER_LEASE, worker_id, now=now, ttl=timedelta(seconds=30))
+        claimed = await uow.outbox.claim_batch(worker_id, now=now, limit=10, lease=timedelta(minutes=2))
+        await uow.commit()
+    assert len(claimed) == 1
+
+
+async def _run_until_sent(sender: OutboxSender, rig: Rig, *, seconds: float = 2.0) -> float:
+    """Run the sender as the bot does until something is delivered; returns how long it took."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    started = loop.time()
+    task = asyncio.create_task(sender.run_forever(stop))
+    try:
+        for _ in range(int(seconds / 0.01)):  # polling the recorder: it has no event to wait on
+            if rig.delivered():
+                break
+            await asyncio.sleep(0.01)
+        return loop.time() - started
+    finally:
+        stop.set()
+        await task
+
+
+async def test_a_named_instance_restarted_after_a_crash_sends_at_once(rig: Rig) -> None:
+    await rig.enqueue(plain(ZH_USER, "after the restart", created_at=rig.clock.now()))
+    await _crashed_run(rig, "web-1:sender")
+
+    # any other sender must wait the dead run's leases out
+    assert (await rig.sender(worker_id="web-2:sender").drain_once()).skipped
+    # the same instance, restarted under its INSTANCE_NAME, takes them back and sends
+    took = await _run_until_sent(rig.sender(worker_id="web-1:sender", stable_identity=True), rig)
+
+    assert rig.texts_to(ZH_USER) == ["after the restart"]
+    assert took < 2.0
+    [message] = rig.outbox()
+    assert message.state is OutboxState.SENT
+
+
+async def test_without_a_name_a_restart_waits_for_the_dead_runs_lease(rig: Rig) -> None:
+    await rig.enqueue(plain(ZH_USER, "later", created_at=rig.clock.now()))
+    await _crashed_run(rig, "host:123:abcd")
+
+    await _run_until_sent(rig.sender(worker_id="host:456:ef01"), rig, seconds=0.3)
+
+    assert rig.delivered() == []  # safe: it cannot know the other run is dead
+    rig.clock.advance(timedelta(minutes=3))  # both leases ran out
+    await rig.sender(worker_id="host:456:ef01").drain_once()
+    assert rig.texts_to(ZH_USER) == ["later"]
+
+
+async def test_claims_released_at_a_stop_are_taken_by_the_next_sender_at_once(rig: Rig) -> None:
+    await rig.enqueue(plain(ZH_USER, "one", created_at=rig.clock.now()))
+    await _run_until_sent(rig.sender(worker_id="a"), rig)
+    await rig.enqueue(plain(ZH_USER, "two", created_at=rig.clock.now()))
+    async with rig.uow() as uow:  # as if "a" had claimed "two" just before it was stopped
+        await uow.outbox.claim_batch("a", now=rig.clock.now(), limit=10, lease=timedelta(minutes=2))
+        await uow.commit()
+    async with rig.uow() as uow:
+        assert await uow.outbox.release_claims("a") == 1
+        await uow.commit()
+
+    await rig.sender(worker_id="b").drain_once()
+    assert rig.texts_to(ZH_USER) == ["one", "two"]

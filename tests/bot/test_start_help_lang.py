@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -245,3 +246,29 @@ async def test_a_language_button_on_a_message_too_old_to_edit_still_answers(harn
 async def test_cancel_outside_a_dialog_says_there_is_nothing_to_cancel(harness: BotHarness) -> None:
     await harness.command(ZH_USER, "cancel")
     assert harness.last_text() == harness.t("zh", "fallback.nothing_to_cancel")
+
+
+async def test_the_language_is_read_from_the_database_once_then_cached(harness: BotHarness) -> None:
+    assert harness.deps.session_factory is not None
+    engine = harness.deps.session_factory.kw["bind"]
+    reads: list[str] = []
+
+    def watch(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM users" in statement:
+            reads.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", watch)
+    try:
+        await harness.command(ZH_USER, "help")
+        first = len(reads)
+        for _ in range(3):
+            await harness.command(ZH_USER, "help")
+        assert len(reads) == first  # the next updates read no users row for the language
+        # /lang on this instance takes effect at once
+        await harness.command(ZH_USER, "lang")
+        await harness.click(ZH_USER, "lang:en")
+        calls = await harness.command(ZH_USER, "help")
+        assert harness.last_text(calls).startswith("<b>Help</b>")
+        assert harness.deps.languages.get(ZH_USER.id) == (True, "en")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", watch)

@@ -908,3 +908,21 @@ async def test_events_are_added_and_listed_by_kind_for_a_batch_of_cases(
         (ids[1], "escalated", "b"),
     ]
     assert [c.id for c in got] == [ids[0], ids[2]]
+
+
+async def test_a_senders_claims_are_released_by_its_name_only(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        for n in (1, 2):
+            await uow.outbox.add(message(n))
+        await uow.commit()
+    now = T0 + timedelta(minutes=1)
+    async with uow_factory() as uow:
+        [first] = await uow.outbox.claim_batch("web-1:sender", now=now, limit=1, lease=timedelta(minutes=2))
+        [second] = await uow.outbox.claim_batch("web-2:sender", now=now, limit=1, lease=timedelta(minutes=2))
+        assert await uow.outbox.release_claims("web-1:sender") == 1
+        assert await uow.outbox.release_claims("nobody") == 0
+        await uow.commit()
+    async with uow_factory() as uow:
+        again = await uow.outbox.claim_batch("web-3:sender", now=now, limit=10, lease=timedelta(minutes=2))
+    assert [m.id for m in again] == [first.id]  # web-2's claim still holds
+    assert second.id != first.id
