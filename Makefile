@@ -5,8 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SYSTEM_STAMP := $(VENV)/.system-packages
-# Debian packages the product and its tests need: a CJK font so chart labels render as Chinese.
-DEB_PACKAGES := fonts-noto-cjk
+# Debian packages the product and its tests need: a CJK font so chart labels render as Chinese;
+# nginx, the reverse proxy in front of several webhook workers (docs/deploy/nginx-webhook.conf,
+# run by tests/e2e/test_multi_instance.py); on Debian 12 plain `nginx` is the small build
+# (nginx-light is nginx plus the echo module).
+DEB_PACKAGES := fonts-noto-cjk nginx
 # Locked dependencies: pyproject.toml keeps the ranges, the lock files the exact versions with
 # their hashes (pip-compile, for Python 3.11 on Linux x86_64). requirements.lock is the runtime
 # set (a deployment: pip install --require-hashes -r requirements.lock, then --no-deps .);

@@ -21,6 +21,7 @@ from bot import pending_input
 from bot.commands import set_default_menus
 from bot.concurrency import PerChatUpdateProcessor
 from bot.context import CONTEXT_TYPES, BotApplication, Deps
+from bot.dialog_state import DialogJobQueue, DialogTurns, make_dialog_persistence
 from bot.dialogs import complaint
 from bot.handlers import campaign, cases, fallback, follow_up, join, lang, liaison, office, start, stats
 from bot.handlers.errors import ErrorReporter
@@ -31,7 +32,6 @@ from bot.settings import Settings
 from bot.throttle import THROTTLE_GROUP, make_throttle_handler
 from bot.tick import schedule_periodic
 from core.services.units import sync_plan_units
-from storage.dialog_store import SqlDialogStore
 
 # Replies retry this often on Telegram's 429 before giving up (the outbox sender has its own,
 # more patient policy for notifications).
@@ -93,9 +93,12 @@ def build_application(
         .post_init(_post_init_and_start_sender if start_sender else _post_init)
         .post_shutdown(_post_shutdown)
     )
+    persistence: DialogPersistence | None = None
     if deps.session_factory is not None:
-        # dialogs in progress (conversation states and drafts) survive a restart (SPEC §4.1)
-        builder = builder.persistence(DialogPersistence(SqlDialogStore(deps.session_factory, deps.clock)))
+        # dialogs in progress (conversation states and drafts) survive a restart (SPEC §4.1),
+        # and are read and written per update, so any instance serves any chat (SPEC §9)
+        persistence = make_dialog_persistence(deps, settings.max_concurrent_updates)
+        builder = builder.persistence(persistence).job_queue(DialogJobQueue())
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     elif get_updates_request is not None:
@@ -106,6 +109,13 @@ def build_application(
     application.bot_data.deps = deps
     register_handlers(application)
     application.add_error_handler(ErrorReporter())
+    processor = application.update_processor
+    if persistence is not None and isinstance(processor, PerChatUpdateProcessor):
+        turns = DialogTurns(persistence)
+        turns.bind(application, processor.hold)  # after register_handlers: it finds the dialogs
+        processor.bind_dialogs(turns)
+        if isinstance(application.job_queue, DialogJobQueue):
+            application.job_queue.turns = turns  # conversation timeouts run in turns too
     return application
 
 

@@ -4,23 +4,29 @@ and ``user_data`` (the dialogs' drafts) survive a restart, so a dialog resumes w
 ``bot_data`` is not persisted: it holds the process's dependencies (``bot.context.BotData``),
 which are rebuilt at start. ``chat_data`` and callback data are not used by this bot.
 
-How often: python-telegram-bot collects what changed and hands it over every
-``update_interval`` seconds (and once more on a clean shutdown). With ``FLUSH_SECONDS`` at one
-second, a crash loses at most the answers of the last second, i.e. the last step of a dialog:
-people do not answer two steps within a second. Writing on every update instead would put two
-database writes into every dialog step (SPEC §10 wants a dialog update to cost little more than
-a bare handler).
+Who writes, when (SPEC §9: any instance serves any update of a chat): every update with a
+chat or user runs as a "turn" (``bot.dialog_state``, from the update processor): under the
+chat's lock it reads this user's ``user_data`` and this chat/user's conversation states from the
+database, runs, and writes what changed at once, before the lock goes. The database is the
+truth; this process's copy is only as fresh as its last turn for that user.
+
+What is left for python-telegram-bot's own writes, every ``FLUSH_SECONDS`` (and on shutdown):
+changes made outside a turn (a conversation timeout runs as a job, not as an update). Each
+data it hands over is compared with what the last turn *synced* with the database for that
+user or conversation (``synced_user``/``synced_conversation``, refreshed at every read and
+write of a turn): equal means nothing changed here since, and writing it could only overwrite
+a newer row another instance wrote since; different means a change outside a turn: written.
+(This replaces the old rule "this process is the only writer, so skip what it wrote last".)
 
 ``user_data`` must hold JSON only (string keys; str, int, float, bool, None, lists, dicts): it
 goes into a JSON column. A value that is not JSON is logged and that user's data is not
-written, rather than failing the whole flush again every second. A NUL character anywhere in
-it is removed before writing (PostgreSQL's JSONB refuses it; the dialogs clean their input with
+written, rather than failing every write again. A NUL character anywhere in it is removed
+before writing (PostgreSQL's JSONB refuses it; the dialogs clean their input with
 ``core.text``, this is the guard for what one forgot).
 
-python-telegram-bot reads conversation states once, at start (``get_conversations``), and
-keeps them in memory; several instances therefore need each chat pinned to one instance
-(SPEC §9). Under that rule this process is the only writer of its users' rows, which lets it
-skip writing data that did not change since it last wrote it.
+At start, python-telegram-bot still reads every conversation and ``user_data`` once
+(``get_conversations``, ``get_user_data``); turns then overwrite a user's entries with the
+database's before each update.
 """
 
 from __future__ import annotations
@@ -40,7 +46,10 @@ from storage.dialog_store import SqlDialogStore
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS: Final = 1.0
-_EMPTY: Final = "{}"
+EMPTY_JSON: Final = "{}"
+_EMPTY: Final = EMPTY_JSON
+NOT_SYNCED: Final = object()  # no turn synced this conversation yet
+_UNKNOWN: Final = NOT_SYNCED
 _ESCAPED_NUL: Final = "\\u0000"  # how json.dumps writes NUL
 
 UserData = dict[Any, Any]
@@ -49,6 +58,29 @@ ChatData = dict[Any, Any]
 
 def _dump(data: UserData) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+
+def user_data_json(user_id: int, data: UserData) -> str | None:
+    """The JSON a user's data is stored as (NUL removed), or None when it is not JSON (logged:
+    that user's data is then not written)."""
+    try:
+        text = _dump(data)
+        if _ESCAPED_NUL in text:  # cheap test first; a typed backslash-u0000 also matches
+            cleaned = _dump(strip_nul(data))
+            if cleaned != text:
+                # a handler took this text without cleaning it (core.text); PostgreSQL would
+                # refuse the row for good, so the NUL goes and the dialog goes on
+                log.warning("a NUL character in user_data (keys %s) was removed", sorted(map(str, data)))
+                text = cleaned
+    except (TypeError, ValueError):
+        log.error(
+            "user_data of %s is not JSON (keys %s); not persisted",
+            person_ref(user_id),
+            sorted(map(str, data)),
+            exc_info=True,
+        )
+        return None
+    return text
 
 
 class DialogPersistence(BasePersistence[UserData, ChatData, BotData]):
@@ -60,8 +92,35 @@ class DialogPersistence(BasePersistence[UserData, ChatData, BotData]):
             update_interval=update_interval,
         )
         self._store = store
-        # user id -> the JSON last written (or read) for them; users without a row are absent
+        # What this process last saw in (or wrote to) the database, per user (its user_data's
+        # JSON; no row: absent) and per conversation (its state; no row: None). See the module
+        # docstring: the timer writes only what differs from this.
         self._written: dict[int, str] = {}
+        self._states: dict[tuple[str, Any], object] = {}
+
+    @property
+    def store(self) -> SqlDialogStore:
+        return self._store
+
+    def synced_user(self, user_id: int, text: str) -> None:
+        """A turn read or wrote this user's data (``text``: its JSON, ``EMPTY_JSON``: none)."""
+        if text == _EMPTY:
+            self._written.pop(user_id, None)
+        else:
+            self._written[user_id] = text
+
+    def last_synced_user(self, user_id: int) -> str:
+        """The JSON of this user's data as this process last saw it in the database."""
+        return self._written.get(user_id, _EMPTY)
+
+    def last_synced_conversation(self, name: str, key: tuple[Any, ...]) -> object:
+        """The state as this process last saw it in the database (None: no conversation), or
+        ``NOT_SYNCED`` when it never did."""
+        return self._states.get((name, key), NOT_SYNCED)
+
+    def synced_conversation(self, name: str, key: tuple[Any, ...], state: object | None) -> None:
+        """A turn read or wrote this conversation's state (None: no conversation)."""
+        self._states[(name, key)] = state
 
     # -- user_data -----------------------------------------------------------------------------
 
@@ -71,26 +130,11 @@ class DialogPersistence(BasePersistence[UserData, ChatData, BotData]):
         return {user_id: dict(data) for user_id, data in stored.items()}
 
     async def update_user_data(self, user_id: int, data: UserData) -> None:
-        """Writes the user's data when it changed; empty data deletes the row, so only users
-        with something in progress take a row."""
-        try:
-            text = _dump(data)
-            if _ESCAPED_NUL in text:  # cheap test first; a typed backslash-u0000 also matches
-                cleaned = _dump(strip_nul(data))
-                if cleaned != text:
-                    # a handler took this text without cleaning it (core.text); PostgreSQL would
-                    # refuse the row for good, so the NUL goes and the dialog goes on
-                    log.warning("a NUL character in user_data (keys %s) was removed", sorted(map(str, data)))
-                    text = cleaned
-        except (TypeError, ValueError):
-            log.error(
-                "user_data of %s is not JSON (keys %s); not persisted",
-                person_ref(user_id),
-                sorted(map(str, data)),
-                exc_info=True,
-            )
-            return
-        if self._written.get(user_id, _EMPTY) == text:
+        """Writes the user's data when it differs from what the last turn synced (see the
+        module docstring); empty data deletes the row, so only users with something in
+        progress take a row."""
+        text = user_data_json(user_id, data)
+        if text is None or self._written.get(user_id, _EMPTY) == text:
             return
         if text == _EMPTY:
             await self._store.drop_user_data(user_id)
@@ -104,15 +148,23 @@ class DialogPersistence(BasePersistence[UserData, ChatData, BotData]):
         self._written.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: UserData) -> None:
-        """Nothing to refresh: this process is the only writer of its users' data."""
+        """Nothing to do here: the turn (``bot.dialog_state``) already read this user's data
+        from the database before the update's handlers ran, under the chat's lock."""
 
     # -- conversations -------------------------------------------------------------------------
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        return cast(ConversationDict, await self._store.get_conversations(name))
+        stored = await self._store.get_conversations(name)
+        for key, state in stored.items():
+            self._states[(name, key)] = state
+        return cast(ConversationDict, stored)
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        """Writes the state unless it is what the last turn synced (see the module docstring)."""
+        if self._states.get((name, key), _UNKNOWN) == new_state:
+            return
         await self._store.update_conversation(name, key, new_state)
+        self._states[(name, key)] = new_state
 
     # -- not persisted -------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ refuses to start without it (``bot.cli``).
 from __future__ import annotations
 
 from datetime import date, time
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     digest_hour: int = Field(default=8, ge=0, le=23)
     daily_case_limit: int = Field(default=5, ge=0)
     reply_review: bool = False
+    # polling | webhook. Unset: webhook when WEBHOOK_URL is set (as before BOT_MODE existed),
+    # long polling otherwise. Webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET: `run` checks
+    # that (bot.cli.run) so `migrate` and `check-plan` still run on a half-written .env.
+    bot_mode: Literal["polling", "webhook"] | None = None
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
@@ -80,6 +85,18 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @field_validator("bot_mode", mode="before")
+    @classmethod
+    def _mode_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def mode(self) -> Literal["polling", "webhook"]:
+        """How ``run`` gets updates: BOT_MODE, or webhook exactly when WEBHOOK_URL is set."""
+        if self.bot_mode is not None:
+            return self.bot_mode
+        return "webhook" if self.webhook_url else "polling"
 
     @field_validator("log_level")
     @classmethod

@@ -37,6 +37,14 @@ class CaseRepository(Protocol):
         """Insert ``case`` with its lead/assist units; sets and returns ``case.id``."""
         ...
 
+    async def add_within_limit(self, case: Case, *, since: datetime, limit: int) -> bool:
+        """``add``, unless ``case.submission_key`` filed a case already or the case's citizen filed
+        ``limit`` cases or more at or after ``since``: then nothing is stored and it returns
+        False (the caller finds out which, e.g. with ``get_by_submission_key``). The checks are
+        part of the insert, so they cost no round trip of their own; of two concurrent calls
+        with the same key at most one stores (the other waits for it, then stores nothing)."""
+        ...
+
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
         """``for_update`` locks the row until the transaction ends (PostgreSQL ``FOR UPDATE``;
         SQLite transactions are serialised anyway). Use it before changing a case's state so
@@ -152,8 +160,9 @@ class CitizenRepository(Protocol):
 
     async def get_by_user(self, user_id: int) -> Citizen | None: ...
 
-    async def get_or_create(self, user_id: int, *, now: datetime) -> Citizen:
-        """The user must already exist (``users.upsert``)."""
+    async def get_or_create(self, user_id: int, *, now: datetime, phone: str | None = None) -> Citizen:
+        """The user must already exist (``users.upsert``). ``phone``: stored as well (the
+        citizen chose to share it), in the same statement; None leaves the phone as it is."""
         ...
 
     async def set_phone(self, citizen_id: int, phone: str | None) -> None: ...
@@ -172,6 +181,11 @@ class LiaisonRepository(Protocol):
 
     async def list_for_unit(self, unit_id: str) -> list[Liaison]:
         """Active liaisons of the unit."""
+        ...
+
+    async def list_for_units(self, unit_ids: Sequence[str]) -> list[Liaison]:
+        """Active liaisons of all these units in one query, by unit id, then in the order they
+        joined (each unit's as ``list_for_unit`` gives them)."""
         ...
 
     async def list_active(self) -> list[Liaison]: ...
@@ -322,6 +336,10 @@ class AttachmentRepository(Protocol):
 
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> AuditEntry: ...
+
+    async def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        """Append several at once (one round trip; their ids are not set)."""
+        ...
 
     async def list_recent(self, *, limit: int = 50, actor_id: int | None = None) -> list[AuditEntry]:
         """Newest first."""

@@ -10,16 +10,27 @@ let through: PostgreSQL refuses it in JSONB.
 
 ``get_conversation`` reads one key, so several instances can read dialog state from the
 database per update instead of trusting the copy python-telegram-bot loaded at start (SPEC §9).
+
+Per update (``bot.dialog_state``): ``locked(keys)`` holds PostgreSQL session-level advisory
+locks keyed by chat and user on a dedicated autocommit connection for the whole update (one
+statement to take them, one to release them); ``read_turn`` reads this user's ``user_data`` and
+this chat/user's conversation states in ONE statement (a ``UNION ALL``, on the lock connection
+when there is one); ``write_turn`` writes what changed in one short transaction. On SQLite
+there is no lock connection: one process is the supported shape there, and the in-process
+per-chat lock (``bot.concurrency``) is the whole of the ordering.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
-from collections.abc import Callable, Hashable
-from typing import Any, cast
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, cast
 
-from sqlalchemy import Table, delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import String, Table, and_, delete, func, literal, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.clock import Clock, SystemClock
 from core.text import strip_nul
@@ -34,6 +45,26 @@ _CHAT = cast(Table, DialogChatDataRow.__table__)
 _BOT = cast(Table, DialogBotDataRow.__table__)
 
 
+# ``write_turn``'s user_data argument when the user's data did not change
+KEEP: Final = object()
+
+
+@dataclass
+class TurnRows:
+    """What ``read_turn`` found: the user's data (None: no row) and the conversation states
+    by (conversation name, key); absent keys have no row (no conversation)."""
+
+    user_data: dict[str, Any] | None = None
+    conversations: dict[tuple[str, ConversationKey], object] = field(default_factory=dict)
+
+
+def advisory_id(key: Hashable) -> int:
+    """A stable signed 64-bit number for a lock key such as ``("chat", 42)``: the same on every
+    instance (Python's ``hash`` is salted per process), as ``pg_advisory_lock(bigint)`` takes."""
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=8, person=b"dialog-lock").digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def encode_key(key: ConversationKey) -> str:
     return json.dumps(list(key), separators=(",", ":"))
 
@@ -43,9 +74,123 @@ def decode_key(text: str) -> ConversationKey:
 
 
 class SqlDialogStore:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Clock | None = None,
+        *,
+        lock_engine: AsyncEngine | None = None,
+    ) -> None:
+        """``lock_engine``: PostgreSQL only, an engine in AUTOCOMMIT of its own for the lock
+        connections, so an update holding its chat's lock never waits for a connection that
+        other lock holders took from the services' pool (which would deadlock at pool size)."""
         self._sessions = session_factory
         self._clock = clock or SystemClock()
+        self._locks = lock_engine
+
+    @property
+    def locks_across_processes(self) -> bool:
+        return self._locks is not None
+
+    # -- per update (bot.dialog_state) --------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def locked(self, keys: Sequence[Hashable]) -> AsyncIterator[AsyncConnection | None]:
+        """Hold the advisory locks of ``keys`` (in this order: every caller passes chat before
+        user, so two holders never wait for each other in a cycle) until the block ends; yields
+        the lock connection (None without a lock engine: SQLite, one process)."""
+        if self._locks is None or not keys:
+            yield None
+            return
+        ids = {f"k{i}": advisory_id(k) for i, k in enumerate(keys)}
+        take = select(*(func.pg_advisory_lock(literal(v)) for v in ids.values()))
+        give = select(*(func.pg_advisory_unlock(literal(v)) for v in ids.values()))
+        async with self._locks.connect() as conn:
+            await conn.execute(take)
+            try:
+                yield conn
+            finally:
+                try:
+                    await conn.execute(give)
+                except BaseException:
+                    # the session's locks die with it: a connection we could not unlock on
+                    # must not go back to the pool still holding them
+                    await conn.invalidate()
+                    raise
+
+    async def read_turn(
+        self,
+        user_id: int | None,
+        conversations: Sequence[tuple[str, ConversationKey]],
+        conn: AsyncConnection | None = None,
+    ) -> TurnRows:
+        """The user's ``user_data`` row and these conversations' rows, in one statement."""
+        parts = []
+        if user_id is not None:
+            parts.append(
+                select(
+                    literal("u", String).label("kind"),
+                    literal("", String).label("name"),
+                    literal("", String).label("key"),
+                    _USER.c.data.label("value"),
+                ).where(_USER.c.user_id == user_id)
+            )
+        if conversations:
+            wanted = or_(*(and_(_CONV.c.name == n, _CONV.c.key == encode_key(k)) for n, k in conversations))
+            parts.append(
+                select(
+                    literal("c", String).label("kind"),
+                    _CONV.c.name,
+                    _CONV.c.key,
+                    _CONV.c.state.label("value"),
+                ).where(wanted)
+            )
+        found = TurnRows()
+        if not parts:
+            return found
+        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+        if conn is not None:
+            rows = list(await conn.execute(stmt))
+        else:
+            async with self._sessions() as session:
+                rows = list(await session.execute(stmt))
+        for kind, name, key, value in rows:
+            if kind == "u":
+                found.user_data = dict(cast(dict[str, Any], value))
+            else:
+                found.conversations[(str(name), decode_key(str(key)))] = value
+        return found
+
+    async def write_turn(
+        self,
+        user_id: int | None,
+        user_data: object,
+        conversations: Mapping[tuple[str, ConversationKey], object | None],
+    ) -> None:
+        """What one update changed, in one transaction: ``user_data`` (``KEEP``: unchanged;
+        None or empty: the row goes) and conversation states (None: the row goes)."""
+        if (user_data is KEEP or user_id is None) and not conversations:
+            return
+        now = self._clock.now()
+        async with self._sessions() as session:
+            if user_id is not None and user_data is not KEEP:
+                if not user_data:
+                    await session.execute(delete(_USER).where(_USER.c.user_id == user_id))
+                else:
+                    values = {"data": strip_nul(dict(cast(Mapping[str, Any], user_data))), "updated_at": now}
+                    stmt = insert_for(session, _USER).values(user_id=user_id, **values)
+                    stmt = stmt.on_conflict_do_update(index_elements=[_USER.c.user_id], set_=values)
+                    await session.execute(stmt)
+            for (name, key), state in conversations.items():
+                encoded = encode_key(key)
+                if state is None:
+                    await session.execute(delete(_CONV).where(_CONV.c.name == name, _CONV.c.key == encoded))
+                else:
+                    values = {"state": strip_nul(state), "updated_at": now}
+                    stmt = insert_for(session, _CONV).values(name=name, key=encoded, **values)
+                    stmt = stmt.on_conflict_do_update(index_elements=[_CONV.c.name, _CONV.c.key], set_=values)
+                    await session.execute(stmt)
+            await session.commit()
 
     async def _read(self, fn: Callable[[AsyncSession], Any]) -> Any:
         async with self._sessions() as session:

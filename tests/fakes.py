@@ -138,6 +138,17 @@ class FakeCaseRepository(_Repo):
         self.store.require("citizen", case.citizen_id, self.store.citizens)
         return stored
 
+    async def add_within_limit(self, case: Case, *, since: datetime, limit: int) -> bool:
+        if case.submission_key is not None and any(
+            c.submission_key == case.submission_key for c in self.store.cases.values()
+        ):
+            return False
+        citizen_id = case.citizen_id
+        if citizen_id is not None and await self.count_for_citizen_since(citizen_id, since) >= limit:
+            return False
+        await self.add(case)
+        return True
+
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
         case = self.store.cases.get(case_id)
         return _copy(case) if case else None
@@ -335,13 +346,17 @@ class FakeCitizenRepository(_Repo):
                 return _copy(citizen)
         return None
 
-    async def get_or_create(self, user_id: int, *, now: datetime) -> Citizen:
+    async def get_or_create(self, user_id: int, *, now: datetime, phone: str | None = None) -> Citizen:
         now = _utc(now)
         existing = await self.get_by_user(user_id)
         if existing:
+            assert existing.id is not None
+            if phone is not None:
+                await self.set_phone(existing.id, phone)
+                existing.phone = phone
             return existing
         self.store.require("user", user_id, self.store.users)
-        citizen = Citizen(id=self.store.next_id("citizen"), user_id=user_id, created_at=now)
+        citizen = Citizen(id=self.store.next_id("citizen"), user_id=user_id, created_at=now, phone=phone)
         assert citizen.id is not None
         self.store.citizens[citizen.id] = citizen
         return _copy(citizen)
@@ -376,6 +391,10 @@ class FakeLiaisonRepository(_Repo):
 
     async def list_for_unit(self, unit_id: str) -> list[Liaison]:
         return [_copy(x) for x in self.store.liaisons if x.unit_id == unit_id and x.removed_at is None]
+
+    async def list_for_units(self, unit_ids: Sequence[str]) -> list[Liaison]:
+        found = [x for x in self.store.liaisons if x.unit_id in unit_ids and x.removed_at is None]
+        return [_copy(x) for x in sorted(found, key=lambda x: (x.unit_id, x.joined_at, x.id or 0))]
 
     async def list_active(self) -> list[Liaison]:
         active = [x for x in self.store.liaisons if x.removed_at is None]
@@ -657,6 +676,10 @@ class FakeAuditRepository(_Repo):
         entry.id = stored.id = self.store.next_id("audit")
         self.store.audit.append(stored)
         return entry
+
+    async def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        for entry in entries:
+            await self.add(_copy(entry))
 
     async def list_recent(self, *, limit: int = 50, actor_id: int | None = None) -> list[AuditEntry]:
         found = [e for e in self.store.audit if actor_id is None or e.actor_id == actor_id]

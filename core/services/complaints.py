@@ -13,12 +13,25 @@ from core.attachments import Attachment, AttachmentKind
 from core.cases import Case, CaseEvent, Source
 from core.clock import Clock
 from core.deadlines import DeadlineRules
+from core.directory import Liaison
 from core.errors import NotFound, RateLimited, ValidationFailed
+from core.notices import JsonScalar
+from core.outbox import OutboxMessage
 from core.plan import Area, Plan
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.recusal import TargetFinding, find_targets
 from core.routing import Routing, TriageReason, route
-from core.services.workflow import Who, apply_action, assign, record_recusals, tell_office
+from core.services.workflow import (
+    Move,
+    Who,
+    case_card,
+    first_routing_tag,
+    move,
+    recusal_records,
+    route_in_memory,
+    tell_assigned_units,
+    tell_office,
+)
 from core.states import Action, Actor, CaseState
 from core.text import clean_text  # the character policy; imported from here too
 from core.tracking import format_tracking_no
@@ -152,21 +165,13 @@ class ComplaintService:
         if target_unit_id is None:
             target_unit_id = finding.target_unit_id
 
+        area = self._areas.get(draft.area) if draft.area else None
+        phone = clean_text(draft.phone, limit=32) if not draft.anonymous and draft.phone else None
         now = self.clock.now()
         async with self.uow() as uow:
             await uow.users.upsert(user_id, now=now, chat_id=user_id)
-            citizen = await uow.citizens.get_or_create(user_id, now=now)
+            citizen = await uow.citizens.get_or_create(user_id, now=now, phone=phone)
             assert citizen.id is not None
-            if key is not None:
-                earlier = await uow.cases.get_by_submission_key(key)
-                if earlier is not None and earlier.citizen_id == citizen.id:
-                    return Filed(earlier, _routing_of(earlier), again=True)
-            used = await uow.cases.count_for_citizen_since(citizen.id, self._start_of_day(now))
-            if used >= self.daily_limit:
-                raise RateLimited(limit=self.daily_limit)
-            if not draft.anonymous and draft.phone:
-                await uow.citizens.set_phone(citizen.id, clean_text(draft.phone, limit=32))
-
             year = now.astimezone(self.clock.tz).year
             number = await uow.counters.next(self.plan.campaign.case_prefix, year)
             case = Case(
@@ -188,7 +193,22 @@ class ComplaintService:
                 recusals=list(finding.recusals),
                 submission_key=key,
             )
-            await uow.cases.add(case)
+            # The case is built in its final state (submitted, then routed or sent to triage)
+            # and stored once, its history and notices in one batch each: a filing is a handful
+            # of statements however many units it reaches.
+            routing = route(area, case.may_not_lead(), case.may_not_see(), target_unclear=case.target_pending)
+            citizen_who = Who.user(Actor.CITIZEN, user_id)
+            submitted = move(case, Action.SUBMIT, citizen_who, data={"evidence": len(draft.evidence)})
+            dispatched, card = self._dispatch(case, area, routing, now, finding)
+            # The guards (a second press of the same confirm, the daily limit) are checked by
+            # the insert itself; the tracking number it took goes back with the rollback.
+            since = self._start_of_day(now)
+            if not await uow.cases.add_within_limit(case, since=since, limit=self.daily_limit):
+                earlier = await uow.cases.get_by_submission_key(key) if key is not None else None
+                if earlier is not None and earlier.citizen_id == citizen.id:
+                    return Filed(earlier, _routing_of(earlier), again=True)
+                # (a key is the user's id and the dialog's draft id: nobody else's case has it)
+                raise RateLimited(limit=self.daily_limit)
             assert case.id is not None
             for item in draft.evidence:
                 await uow.attachments.add(
@@ -204,27 +224,20 @@ class ComplaintService:
                         added_by=user_id,
                     )
                 )
-            citizen_who = Who.user(Actor.CITIZEN, user_id)
-            await apply_action(
-                uow, case, Action.SUBMIT, citizen_who, now, data={"evidence": len(draft.evidence)}
+            recusal_events, audit_entries = recusal_records(case, case.recusals, Who.system(), now)
+            await uow.events.add_many(
+                [submitted.event(case.id, now), *recusal_events, dispatched.event(case.id, now)]
             )
-            await record_recusals(uow, case, case.recusals, Who.system(), now)
-            area = self._areas.get(draft.area) if draft.area else None
-            routing = route(area, case.may_not_lead(), case.may_not_see(), target_unclear=case.target_pending)
-            await self._dispatch(uow, case, area, routing, now, finding)
+            await uow.audit.add_many(audit_entries)
+            await uow.outbox.add_many(await self._notices(uow, case, routing, card, now))
             await uow.commit()
         return Filed(case, routing)
 
-    async def _dispatch(
-        self,
-        uow: UnitOfWork,
-        case: Case,
-        area: Area | None,
-        routing: Routing,
-        now: datetime,
-        finding: TargetFinding,
-    ) -> None:
-        """Route to the lead units, or hand the case to the office's triage queue."""
+    def _dispatch(
+        self, case: Case, area: Area | None, routing: Routing, now: datetime, finding: TargetFinding
+    ) -> tuple[Move, dict[str, JsonScalar | list[str]] | None]:
+        """Route to the lead units, or hand the case to the office's triage queue (in memory);
+        returns the transition and, when routed, the card for the units."""
         system = Who.system()
         if routing.needs_triage or area is None:
             # nobody is copied before the office has decided who leads
@@ -232,17 +245,8 @@ class ComplaintService:
             data: dict[str, object] = {"reason": str(routing.triage)}
             if finding.candidates:
                 data["candidates"] = list(finding.candidates)
-            await apply_action(uow, case, Action.SEND_TO_TRIAGE, system, now, data=data)
-            await tell_office(
-                uow,
-                self.office_chat_id,
-                "notify.office.triage",
-                now,
-                params={"tracking_no": case.tracking_no, "reason_key": f"triage.reason.{routing.triage}"},
-            )
-            return
-        await assign(
-            uow,
+            return move(case, Action.SEND_TO_TRIAGE, system, data=data), None
+        step, due = route_in_memory(
             case,
             area,
             routing.lead_unit_ids,
@@ -251,6 +255,44 @@ class ComplaintService:
             deadlines=self.deadlines,
             who=system,
         )
+        return step, case_card(case, area, case.lead_unit_ids, due)
+
+    async def _notices(
+        self,
+        uow: UnitOfWork,
+        case: Case,
+        routing: Routing,
+        card: dict[str, JsonScalar | list[str]] | None,
+        now: datetime,
+    ) -> list[OutboxMessage]:
+        """The case card to every liaison of its units (their liaisons read in one query), or
+        the office's triage notice."""
+        notices: list[OutboxMessage] = []
+        if card is None:
+            await tell_office(
+                uow,
+                self.office_chat_id,
+                "notify.office.triage",
+                now,
+                params={"tracking_no": case.tracking_no, "reason_key": f"triage.reason.{routing.triage}"},
+                sink=notices,
+            )
+            return notices
+        units = [*case.lead_unit_ids, *case.assist_unit_ids]
+        roster: dict[str, list[Liaison]] = {unit_id: [] for unit_id in units}
+        for liaison in await uow.liaisons.list_for_units(units):
+            roster[liaison.unit_id].append(liaison)
+        await tell_assigned_units(
+            uow,
+            case.lead_unit_ids,
+            case.assist_unit_ids,
+            card,
+            first_routing_tag(case),
+            now,
+            roster=roster,
+            sink=notices,
+        )
+        return notices
 
     async def my_cases(self, user_id: int, *, limit: int = 20, offset: int = 0) -> list[Case]:
         async with self.uow() as uow:

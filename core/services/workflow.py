@@ -4,7 +4,7 @@ every service (citizen, liaison, office, the periodic pass) does it the same way
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.audit import AuditEntry
@@ -16,7 +16,7 @@ from core.outbox import OutboxMessage
 from core.plan import Area
 from core.ports import UnitOfWork
 from core.recusal import Recusal
-from core.states import Action, Actor
+from core.states import Action, Actor, CaseState
 
 # Which actions the citizen sees in the case history, and the notice each one sends them.
 # Internal shuffling (returns, extension requests and refusals) stays internal: the citizen is
@@ -62,6 +62,40 @@ class Who:
         return cls(actor, str(user_id))
 
 
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A transition made in memory (``move``), and what its history event will say once the
+    case is stored: a new case is built in its final state and inserted once, with its events
+    written in one batch, rather than stored and then updated per transition."""
+
+    action: Action
+    who: Who
+    before: CaseState
+    after: CaseState
+    text: str = ""
+    data: Mapping[str, object] = field(default_factory=dict)
+
+    def event(self, case_id: int, at: datetime) -> CaseEvent:
+        return CaseEvent(
+            case_id=case_id,
+            at=at,
+            actor=self.who.actor,
+            actor_ref=self.who.ref,
+            kind=self.action.value,
+            visibility=visibility_of(self.action),
+            text=self.text,
+            data={"from": self.before.value, "to": self.after.value, **self.data},
+        )
+
+
+def move(
+    case: Case, action: Action, who: Who, *, text: str = "", data: Mapping[str, object] | None = None
+) -> Move:
+    """Transition ``case`` in memory (raising if the table forbids it); nothing is stored."""
+    before, after = case.apply(action, who.actor)
+    return Move(action, who, before, after, text, dict(data or {}))
+
+
 async def apply_action(
     uow: UnitOfWork,
     case: Case,
@@ -74,19 +108,9 @@ async def apply_action(
 ) -> CaseEvent:
     """Transition ``case`` (raising if the table forbids it), store it, append the event."""
     assert case.id is not None, "persist the case before moving it"
-    before, after = case.apply(action, who.actor)
+    step = move(case, action, who, text=text, data=data)
     await uow.cases.update(case)
-    event = CaseEvent(
-        case_id=case.id,
-        at=now,
-        actor=who.actor,
-        actor_ref=who.ref,
-        kind=action.value,
-        visibility=visibility_of(action),
-        text=text,
-        data={"from": before.value, "to": after.value, **(data or {})},
-    )
-    return await uow.events.add(event)
+    return await uow.events.add(step.event(case.id, now))
 
 
 async def citizen_chat(uow: UnitOfWork, case: Case) -> int | None:
@@ -198,6 +222,70 @@ async def tell_office(
     return bool(await _queue(uow, notice.to_outbox(now), sink))
 
 
+def route_in_memory(
+    case: Case,
+    area: Area,
+    lead: Sequence[str],
+    assist: Sequence[str],
+    now: datetime,
+    *,
+    deadlines: DeadlineRules,
+    who: Who,
+    data: Mapping[str, object] | None = None,
+) -> tuple[Move, CaseDeadlines]:
+    """``assign``'s change to the case, made in memory: the units, fresh deadlines from ``now``
+    in the area's working days, and the ``route`` transition. Nothing is stored or sent."""
+    due = deadlines.for_assignment(now, sign_for=area.deadlines.sign_for, answer=area.deadlines.answer)
+    case.lead_unit_ids, case.assist_unit_ids = list(lead), list(assist)
+    case.assigned_at, case.signed_at = now, None
+    case.sign_due, case.answer_due = due.sign_due, due.answer_due
+    step = move(case, Action.ROUTE, who, data={"lead": list(lead), "assist": list(assist), **(data or {})})
+    return step, due
+
+
+def case_card(
+    case: Case, area: Area, lead: Sequence[str], due: CaseDeadlines
+) -> dict[str, JsonScalar | list[str]]:
+    """What a routed case's notice tells its units (never who complained)."""
+    return {
+        "tracking_no": case.tracking_no,
+        "case_area": area.id,
+        "lead_units": list(lead),
+        "description": case.description,
+        "target": case.target_text,
+        "place": case.place,
+        "occurred": case.occurred,
+        "sign_due_date": due.sign_due.isoformat(),
+        "answer_due_date": due.answer_due.isoformat(),
+    }
+
+
+async def tell_assigned_units(
+    uow: UnitOfWork,
+    lead: Sequence[str],
+    assist: Sequence[str],
+    card: Mapping[str, JsonScalar | list[str]],
+    tag: str,
+    now: datetime,
+    *,
+    roster: dict[str, list[Liaison]] | None = None,
+    sink: list[OutboxMessage] | None = None,
+) -> None:
+    """The case card to every lead unit (new case) and assisting unit (copy), keyed by ``tag``
+    (``roster`` and ``sink`` as for ``tell_unit``)."""
+    for units, key, prefix in ((lead, "notify.unit.new_case", "new"), (assist, "notify.unit.copied", "cc")):
+        for unit_id in units:
+            await tell_unit(
+                uow, unit_id, key, now, dedup_key=f"{prefix}:{tag}", params=card, roster=roster, sink=sink
+            )
+
+
+def first_routing_tag(case: Case) -> str:
+    """The dedup tag of a case's first routing's notices (the historic ``new:<id>``)."""
+    assert case.id is not None
+    return str(case.id)
+
+
 async def assign(
     uow: UnitOfWork,
     case: Case,
@@ -212,38 +300,56 @@ async def assign(
 ) -> tuple[CaseEvent, CaseDeadlines]:
     """Route ``case`` (SPEC §3): the lead and assisting units, fresh sign-for and answer
     deadlines counted from ``now`` in the area's working days, the ``route`` event, and the case
-    card to every lead unit (new case) and assisting unit (copy). Used for the first routing of
-    a complaint and for the office's routing and re-routing, so both look the same to units.
+    card to every lead unit (new case) and assisting unit (copy). Used for the office's routing
+    and re-routing; a citizen's complaint is routed the same way in memory before it is first
+    stored (``route_in_memory``, ``tell_assigned_units``), so both look the same to units.
 
     The caller has chosen the units: it keeps the unit complained about out of them. The first
     routing of a case keeps the notices' historic dedup keys; a later one (after a return or a
     reopen) is keyed by its own route event, so it is told again."""
     assert case.id is not None, "persist the case before routing it"
     first = case.assigned_at is None
-    due = deadlines.for_assignment(now, sign_for=area.deadlines.sign_for, answer=area.deadlines.answer)
-    case.lead_unit_ids, case.assist_unit_ids = list(lead), list(assist)
-    case.assigned_at, case.signed_at = now, None
-    case.sign_due, case.answer_due = due.sign_due, due.answer_due
-    event = await apply_action(
-        uow, case, Action.ROUTE, who, now, data={"lead": list(lead), "assist": list(assist), **(data or {})}
-    )
-    tag = str(case.id) if first else f"{case.id}:{event.id}"
-    card: dict[str, JsonScalar | list[str]] = {
-        "tracking_no": case.tracking_no,
-        "case_area": area.id,
-        "lead_units": list(lead),
-        "description": case.description,
-        "target": case.target_text,
-        "place": case.place,
-        "occurred": case.occurred,
-        "sign_due_date": due.sign_due.isoformat(),
-        "answer_due_date": due.answer_due.isoformat(),
-    }
-    for unit_id in lead:
-        await tell_unit(uow, unit_id, "notify.unit.new_case", now, dedup_key=f"new:{tag}", params=card)
-    for unit_id in assist:
-        await tell_unit(uow, unit_id, "notify.unit.copied", now, dedup_key=f"cc:{tag}", params=card)
+    step, due = route_in_memory(case, area, lead, assist, now, deadlines=deadlines, who=who, data=data)
+    await uow.cases.update(case)
+    event = await uow.events.add(step.event(case.id, now))
+    tag = first_routing_tag(case) if first else f"{case.id}:{event.id}"
+    await tell_assigned_units(uow, lead, assist, case_card(case, area, lead, due), tag, now)
     return event, due
+
+
+def recusal_records(
+    case: Case,
+    recusals: Sequence[Recusal],
+    who: Who,
+    now: datetime,
+    *,
+    lifted: bool = False,
+    seen_by: Sequence[str] = (),
+) -> tuple[list[CaseEvent], list[AuditEntry]]:
+    """The history events and audit entries ``record_recusals`` stores, built in memory."""
+    assert case.id is not None, "persist the case before recording recusals"
+    kind = RECUSAL_LIFTED_EVENT if lifted else RECUSAL_EVENT
+    action = AUDIT_RECUSAL_LIFTED if lifted else AUDIT_RECUSAL
+    actor_id = int(who.ref) if who.ref and who.ref.isdigit() else SYSTEM_AUDIT_ACTOR
+    events: list[CaseEvent] = []
+    entries: list[AuditEntry] = []
+    for recusal in recusals:
+        data = recusal.to_data()
+        if recusal.unit_id in seen_by:
+            data["had_seen"] = True
+        events.append(
+            CaseEvent(
+                case_id=case.id,
+                at=now,
+                actor=who.actor,
+                actor_ref=who.ref,
+                kind=kind,
+                visibility=Visibility.INTERNAL,
+                data=data,
+            )
+        )
+        entries.append(AuditEntry(actor_id, now, action, case.tracking_no, dict(data)))
+    return events, entries
 
 
 async def record_recusals(
@@ -259,23 +365,6 @@ async def record_recusals(
     """Put each recusal (or its lifting) on the case's history and the audit trail. The case's
     own ``recusals`` are the caller's to set. ``seen_by``: the units that had the case before it
     was taken from them, so the record says who saw what when (cards already sent stay sent)."""
-    assert case.id is not None, "persist the case before recording recusals"
-    kind = RECUSAL_LIFTED_EVENT if lifted else RECUSAL_EVENT
-    action = AUDIT_RECUSAL_LIFTED if lifted else AUDIT_RECUSAL
-    actor_id = int(who.ref) if who.ref and who.ref.isdigit() else SYSTEM_AUDIT_ACTOR
-    for recusal in recusals:
-        data = recusal.to_data()
-        if recusal.unit_id in seen_by:
-            data["had_seen"] = True
-        await uow.events.add(
-            CaseEvent(
-                case_id=case.id,
-                at=now,
-                actor=who.actor,
-                actor_ref=who.ref,
-                kind=kind,
-                visibility=Visibility.INTERNAL,
-                data=data,
-            )
-        )
-        await uow.audit.add(AuditEntry(actor_id, now, action, case.tracking_no, data))
+    events, entries = recusal_records(case, recusals, who, now, lifted=lifted, seen_by=seen_by)
+    await uow.events.add_many(events)
+    await uow.audit.add_many(entries)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, or_, select
+from sqlalchemy import Table, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import AuditEntry
@@ -40,6 +41,15 @@ class SqlAuditRepository:
         await self._session.flush()
         entry.id = row.id
         return entry
+
+    async def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        rows = [
+            {"actor_id": e.actor_id, "at": e.at, "action": e.action, "target": e.target, "details": e.details}
+            for e in entries
+        ]
+        await self._session.execute(insert(AuditRow), rows)
 
     async def list_recent(self, *, limit: int = 50, actor_id: int | None = None) -> list[AuditEntry]:
         stmt = select(AuditRow)

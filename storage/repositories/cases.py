@@ -5,9 +5,9 @@ from __future__ import annotations
 import builtins
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, func, insert, select
+from sqlalchemy import Select, Table, and_, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.attachments import Attachment, AttachmentKind
@@ -17,6 +17,7 @@ from core.errors import NotFound
 from core.recusal import Recusal, RecusalReason, RecusalScope
 from core.states import Actor, CaseState
 from storage.models import AttachmentRow, CaseEventRow, CaseRecusalRow, CaseRow, CaseUnitRow
+from storage.repositories._sql import insert_for
 
 # Columns copied one to one between Case and CaseRow (enums by value).
 _SCALARS = (
@@ -57,6 +58,16 @@ def _write_case(case: Case, row: CaseRow) -> None:
         value = getattr(case, name)
         setattr(row, name, None if value is None else value.value)
     row.matched_cues = list(case.matched_cues)
+
+
+def _case_values(case: Case) -> dict[str, Any]:
+    """The case's own columns, as ``_write_case`` sets them (for Core statements)."""
+    values: dict[str, Any] = {name: getattr(case, name) for name in _SCALARS}
+    for name in _ENUMS:
+        value = getattr(case, name)
+        values[name] = None if value is None else value.value
+    values["matched_cues"] = list(case.matched_cues)
+    return values
 
 
 def _read_case(row: CaseRow) -> Case:
@@ -131,6 +142,11 @@ def _sync_units(row: CaseRow, lead: Sequence[str], assist: Sequence[str]) -> Non
             row.units.append(CaseUnitRow(unit_id=unit_id, role=role, position=position))
 
 
+_CASES = cast(Table, CaseRow.__table__)
+_UNITS = cast(Table, CaseUnitRow.__table__)
+_RECUSALS = cast(Table, CaseRecusalRow.__table__)
+
+
 class SqlCaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -157,6 +173,55 @@ class SqlCaseRepository:
         await self._session.flush()
         case.id = row.id
         return case
+
+    async def add_within_limit(self, case: Case, *, since: datetime, limit: int) -> bool:
+        # The guards are part of the INSERT (INSERT ... SELECT ... WHERE, ON CONFLICT DO NOTHING)
+        # rather than queries before it: a citizen's filing costs no extra round trip, and the
+        # unique submission key still decides between two presses that race (the second waits
+        # for the first on PostgreSQL, then stores nothing). Core statements, not the ORM: the
+        # ORM cannot insert from a SELECT, and nothing here needs the row in the session.
+        cases = _CASES
+        values = _case_values(case)
+        filed = (
+            select(func.count())
+            .select_from(cases)
+            .where(cases.c.citizen_id == case.citizen_id, cases.c.created_at >= since)
+            .scalar_subquery()
+        )
+        row = select(*(literal(v, cases.c[k].type).label(k) for k, v in values.items())).where(filed < limit)
+        stmt = (
+            insert_for(self._session, cases)
+            .from_select(list(values), row)
+            .on_conflict_do_nothing(index_elements=[cases.c.submission_key])
+            .returning(cases.c.id)
+        )
+        case_id = (await self._session.execute(stmt)).scalar_one_or_none()
+        if case_id is None:
+            return False
+        case.id = case_id
+        units = [
+            {"case_id": case_id, "unit_id": unit_id, "role": role, "position": position}
+            for unit_id, (role, position) in _wanted_units(case.lead_unit_ids, case.assist_unit_ids).items()
+        ]
+        if units:
+            await self._session.execute(insert(_UNITS), units)
+        recusals = [
+            {
+                "case_id": case_id,
+                "unit_id": r.unit_id,
+                "scope": r.scope.value,
+                "reason": r.reason.value,
+                "matched": r.matched,
+                "via": r.via,
+                "pending": r.pending,
+                "at": r.at or case.created_at,
+                "by": r.by,
+            }
+            for r in {r.unit_id: r for r in case.recusals}.values()  # one row per unit, as _sync_recusals
+        ]
+        if recusals:
+            await self._session.execute(insert(_RECUSALS), recusals)
+        return True
 
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
         row = await self._one(select(CaseRow).where(CaseRow.id == case_id), for_update)

@@ -15,6 +15,8 @@ from storage.models import CitizenRow, InviteCodeRow, LiaisonRow, OfficeMemberRo
 from storage.repositories._sql import insert_for
 
 _FRESH = {"populate_existing": True}  # reads after Core UPDATEs must not see stale ORM objects
+_USERS = cast(Table, UserRow.__table__)
+_CITIZENS = cast(Table, CitizenRow.__table__)
 
 
 def _unit(row: Any) -> UnitRecord:
@@ -76,24 +78,24 @@ class SqlUserRepository:
     async def upsert(
         self, user_id: int, *, now: datetime, chat_id: int | None = None, language: str | None = None
     ) -> UserRecord:
-        # INSERT ... ON CONFLICT so two updates of a new user arriving together don't collide.
-        insert = insert_for(self._session, UserRow).values(
+        # One statement: INSERT ... ON CONFLICT, so two updates of a new user arriving together
+        # don't collide, changing the given fields of a known user and returning the row.
+        t = _USERS
+        insert = insert_for(self._session, t).values(
             user_id=user_id, language=language or "zh", chat_id=chat_id, first_seen=now, blocked_bot=False
         )
-        await self._session.execute(insert.on_conflict_do_nothing(index_elements=[UserRow.user_id]))
         changes: dict[str, Any] = {}
         if chat_id is not None:
-            changes["chat_id"] = chat_id
+            changes["chat_id"] = insert.excluded.chat_id
         if language is not None:
-            changes["language"] = language
+            changes["language"] = insert.excluded.language
         if changes:
-            await self._session.execute(
-                update(UserRow)
-                .where(UserRow.user_id == user_id)
-                .values(**changes)
-                .execution_options(synchronize_session=False)
-            )
-        record = await self.get(user_id)
+            stmt = insert.on_conflict_do_update(index_elements=[t.c.user_id], set_=changes)
+        else:
+            # nothing to change: no write to a known user's row, read it instead (below)
+            stmt = insert.on_conflict_do_nothing(index_elements=[t.c.user_id])
+        row = (await self._session.execute(stmt.returning(*t.c))).one_or_none()
+        record = _user(row) if row is not None else await self.get(user_id)
         assert record is not None
         return record
 
@@ -131,12 +133,15 @@ class SqlCitizenRepository:
         row = (await self._session.execute(stmt, execution_options=_FRESH)).scalar_one_or_none()
         return _citizen(row) if row else None
 
-    async def get_or_create(self, user_id: int, *, now: datetime) -> Citizen:
-        insert = insert_for(self._session, CitizenRow).values(user_id=user_id, created_at=now)
-        await self._session.execute(insert.on_conflict_do_nothing(index_elements=[CitizenRow.user_id]))
-        citizen = await self.get_by_user(user_id)
-        assert citizen is not None
-        return citizen
+    async def get_or_create(self, user_id: int, *, now: datetime, phone: str | None = None) -> Citizen:
+        # One statement either way: a known citizen's row is "updated" (to the phone given, or
+        # to its own phone), which is what lets RETURNING hand it back, where DO NOTHING would
+        # return nothing and cost a second query.
+        t = _CITIZENS
+        insert = insert_for(self._session, t).values(user_id=user_id, created_at=now, phone=phone)
+        keep = {"phone": insert.excluded.phone if phone is not None else t.c.phone}
+        stmt = insert.on_conflict_do_update(index_elements=[t.c.user_id], set_=keep).returning(*t.c)
+        return _citizen((await self._session.execute(stmt)).one())
 
     async def set_phone(self, citizen_id: int, phone: str | None) -> None:
         await self._session.execute(
@@ -187,6 +192,16 @@ class SqlLiaisonRepository:
             select(LiaisonRow)
             .where(LiaisonRow.unit_id == unit_id, LiaisonRow.removed_at.is_(None))
             .order_by(LiaisonRow.joined_at, LiaisonRow.id)
+        )
+        return [_liaison(r) for r in (await self._session.execute(stmt, execution_options=_FRESH)).scalars()]
+
+    async def list_for_units(self, unit_ids: Sequence[str]) -> list[Liaison]:
+        if not unit_ids:
+            return []
+        stmt = (
+            select(LiaisonRow)
+            .where(LiaisonRow.unit_id.in_(list(dict.fromkeys(unit_ids))), LiaisonRow.removed_at.is_(None))
+            .order_by(LiaisonRow.unit_id, LiaisonRow.joined_at, LiaisonRow.id)
         )
         return [_liaison(r) for r in (await self._session.execute(stmt, execution_options=_FRESH)).scalars()]
 

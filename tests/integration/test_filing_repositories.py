@@ -1,0 +1,177 @@
+"""The repository contract of what a citizen's filing uses in few round trips (issue 11): the
+guarded case insert, the citizen upsert that keeps a phone, the liaisons of several units in
+one query, the audit trail in one batch. On the in-memory fake, SQLite and PostgreSQL, so the
+service tests over the fake hold for real."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from core.audit import AuditEntry
+from core.cases import Case
+from core.ports import UnitOfWorkFactory
+from core.recusal import Recusal, RecusalReason, RecusalScope
+from core.states import CaseState
+from tests.integration.conftest import ALL_BACKENDS
+from tests.integration.test_repositories import CITIZEN_USER, LIAISON_USER, OFFICE_USER, T0, make_case, seed
+
+DAY_START = T0 - timedelta(hours=10)  # midnight in the district, the daily limit's "today"
+
+
+@pytest.fixture(params=ALL_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def routed_case(n: int, citizen_id: int, **changes: object) -> Case:
+    return make_case(
+        n,
+        citizen_id,
+        state=CaseState.ASSIGNED,
+        lead_unit_ids=["jiwei", "jianchaju"],
+        assist_unit_ids=["jgwg", "jiwei", "zwzx"],  # jiwei leads, so it is not also an assistant
+        assigned_at=T0,
+        sign_due=date(2026, 11, 24),
+        answer_due=date(2026, 11, 30),
+        matched_cues=["推诿"],
+        recusals=[
+            Recusal("xiaoneng", RecusalScope.FULL, RecusalReason.NAMED, "行政效能监察室"),
+            Recusal("jiwei", RecusalScope.LEAD, RecusalReason.PARENT, via="xiaoneng"),
+        ],
+        **changes,
+    )
+
+
+async def test_a_case_added_within_the_limit_is_stored_like_any_other(uow_factory: UnitOfWorkFactory) -> None:
+    citizen_id = await seed(uow_factory)
+    guarded, plain = routed_case(1, citizen_id, submission_key="k1"), routed_case(2, citizen_id)
+    async with uow_factory() as uow:
+        assert await uow.cases.add_within_limit(guarded, since=DAY_START, limit=5)
+        await uow.cases.add(plain)
+        await uow.commit()
+    assert guarded.id is not None and plain.id is not None and guarded.id != plain.id
+
+    async with uow_factory() as uow:
+        stored = await uow.cases.get(guarded.id)
+        reference = await uow.cases.get(plain.id)
+    assert stored is not None and reference is not None
+    assert stored.lead_unit_ids == ["jiwei", "jianchaju"]
+    assert stored.assist_unit_ids == ["jgwg", "zwzx"]
+    at = stored.created_at  # a recusal without its own time is stamped when the case is stored
+    assert [(r.unit_id, r.at) for r in stored.recusals] == [("jiwei", at), ("xiaoneng", at)]
+    assert [(r.unit_id, r.via) for r in reference.recusals] == [(r.unit_id, r.via) for r in stored.recusals]
+    # everything but what tells the two apart is the same as the ORM's insert stores
+    differ = {"id", "tracking_no", "description", "created_at", "submission_key", "recusals"}
+    for name in Case.__dataclass_fields__:
+        if name not in differ:
+            assert getattr(stored, name) == getattr(reference, name), name
+    assert stored.submission_key == "k1"
+
+
+async def test_a_used_submission_key_stores_nothing(uow_factory: UnitOfWorkFactory) -> None:
+    citizen_id = await seed(uow_factory)
+    async with uow_factory() as uow:
+        first = make_case(1, citizen_id, submission_key="k1")
+        assert await uow.cases.add_within_limit(first, since=T0, limit=5)
+        await uow.commit()
+
+    second = make_case(2, citizen_id, submission_key="k1")
+    async with uow_factory() as uow:
+        assert not await uow.cases.add_within_limit(second, since=T0, limit=5)
+        assert second.id is None
+        # a case without a key is never taken for another's
+        assert await uow.cases.add_within_limit(make_case(3, citizen_id), since=T0, limit=5)
+        assert await uow.cases.add_within_limit(make_case(4, citizen_id), since=T0, limit=5)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.cases.get_by_tracking_no("ZH-2026-000002") is None
+        assert await uow.cases.count_for_citizen_since(citizen_id, T0) == 3
+
+
+async def test_the_limit_counts_the_citizens_cases_since_the_given_time(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    citizen_id = await seed(uow_factory)
+    async with uow_factory() as uow:
+        other = await uow.citizens.get_or_create(LIAISON_USER, now=T0)
+        assert other.id is not None
+        yesterday = make_case(1, citizen_id, created_at=DAY_START - timedelta(minutes=1))
+        assert await uow.cases.add_within_limit(yesterday, since=DAY_START - timedelta(days=1), limit=2)
+        assert await uow.cases.add_within_limit(make_case(2, citizen_id), since=DAY_START, limit=2)
+        assert await uow.cases.add_within_limit(make_case(3, other.id), since=DAY_START, limit=1)
+        # today: one of the citizen's (yesterday's does not count, nor the other citizen's)
+        assert await uow.cases.add_within_limit(make_case(4, citizen_id), since=DAY_START, limit=2)
+        refused = make_case(5, citizen_id)
+        assert not await uow.cases.add_within_limit(refused, since=DAY_START, limit=2)
+        assert refused.id is None
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.cases.count_for_citizen_since(citizen_id, DAY_START) == 2
+        assert await uow.cases.get_by_tracking_no("ZH-2026-000005") is None
+
+
+async def test_a_citizen_created_or_found_with_a_phone_keeps_it(uow_factory: UnitOfWorkFactory) -> None:
+    citizen_id = await seed(uow_factory)
+    async with uow_factory() as uow:
+        later = T0 + timedelta(days=1)
+        shared = await uow.citizens.get_or_create(CITIZEN_USER, now=later, phone="+8613800000000")
+        kept = await uow.citizens.get_or_create(CITIZEN_USER, now=T0 + timedelta(days=2))
+        new = await uow.citizens.get_or_create(OFFICE_USER, now=T0, phone="+8613900000000")
+        await uow.commit()
+    assert (shared.id, shared.created_at, shared.phone) == (citizen_id, T0, "+8613800000000")
+    assert (kept.id, kept.phone) == (citizen_id, "+8613800000000")  # no phone given: left as it is
+    assert new.id != citizen_id and new.phone == "+8613900000000" and new.user_id == OFFICE_USER
+    async with uow_factory() as uow:
+        assert await uow.citizens.get(citizen_id) == kept
+        assert await uow.citizens.get_by_user(OFFICE_USER) == new
+
+
+async def test_liaisons_of_several_units_come_in_one_list_by_unit_then_joining(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await seed(uow_factory)
+    async with uow_factory() as uow:
+        for user_id in (2002, 2003, 2004):
+            await uow.users.upsert(user_id, now=T0)
+        await uow.liaisons.add(2002, "zwzx", now=T0)
+        await uow.liaisons.add(LIAISON_USER, "jiwei", now=T0 + timedelta(minutes=1))
+        await uow.liaisons.add(2003, "zwzx", now=T0 + timedelta(minutes=2))
+        await uow.liaisons.add(2004, "jgwg", now=T0)  # a unit not asked for
+        await uow.liaisons.add(OFFICE_USER, "zwzx", now=T0 + timedelta(minutes=3))
+        await uow.liaisons.remove(OFFICE_USER, now=T0 + timedelta(minutes=4))  # left: not listed
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        found = await uow.liaisons.list_for_units(["zwzx", "jiwei", "xiaoneng", "zwzx"])
+        each = [*await uow.liaisons.list_for_unit("jiwei"), *await uow.liaisons.list_for_unit("zwzx")]
+        none = await uow.liaisons.list_for_units([])
+    assert [(x.unit_id, x.user_id) for x in found] == [
+        ("jiwei", LIAISON_USER),
+        ("zwzx", 2002),
+        ("zwzx", 2003),
+    ]
+    assert found == each
+    assert none == []
+
+
+async def test_audit_entries_added_in_one_batch_are_listed_like_single_ones(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    entries = [
+        AuditEntry(0, T0, "case.recusal", "ZH-2026-000001", {"unit": "zwzx", "scope": "full"}),
+        AuditEntry(OFFICE_USER, T0, "case.recusal", "ZH-2026-000001", {"unit": "jiwei", "scope": "lead"}),
+    ]
+    async with uow_factory() as uow:
+        await uow.audit.add_many(entries)
+        await uow.audit.add_many([])
+        await uow.commit()
+    async with uow_factory() as uow:
+        recent = await uow.audit.list_recent()
+        mine = await uow.audit.list_recent(actor_id=OFFICE_USER)
+    # the same instant: newest first is the later of the batch first
+    assert [(e.actor_id, e.details["unit"]) for e in recent] == [(OFFICE_USER, "jiwei"), (0, "zwzx")]
+    assert [(e.action, e.target, e.at, e.details) for e in mine] == [
+        ("case.recusal", "ZH-2026-000001", T0, {"unit": "jiwei", "scope": "lead"})
+    ]
