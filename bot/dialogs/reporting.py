@@ -13,6 +13,7 @@ from datetime import date
 
 from telegram import Document
 
+from bot.case_view import format_day
 from bot.context import Deps
 from bot.i18n import Catalogue, Html, escape
 from core.errors import DomainError, ValidationFailed
@@ -33,18 +34,8 @@ def report_service(deps: Deps) -> ReportService:
     )
 
 
-def format_date(catalogue: Catalogue, lang: str, day: date) -> str:
-    """A date as the case views show it (``cases.date``: 2026年11月30日（周一）)."""
-    months = catalogue.t(lang, "cases.months").split()
-    weekdays = catalogue.t(lang, "cases.weekdays").split()
-    return catalogue.t(
-        lang,
-        "cases.date",
-        year=day.year,
-        month=months[day.month - 1] if len(months) == 12 else str(day.month),
-        day=day.day,
-        weekday=weekdays[day.weekday()] if len(weekdays) == 7 else "",
-    )
+# a date as the case views show it (``cases.date``: 2026年11月30日（周一）): one formatter for both
+format_date = format_day
 
 
 def unit_label(plan: Plan, lang: str, unit_id: str) -> str:
