@@ -13,7 +13,6 @@ from core.attachments import Attachment, AttachmentKind
 from core.cases import Case, CaseEvent, Source
 from core.clock import Clock
 from core.deadlines import DeadlineRules
-from core.directory import Liaison
 from core.errors import NotFound, RateLimited, ValidationFailed
 from core.notices import JsonScalar
 from core.outbox import OutboxMessage
@@ -28,6 +27,7 @@ from core.services.workflow import (
     first_routing_tag,
     move,
     recusal_records,
+    roster_for,
     route_in_memory,
     tell_assigned_units,
     tell_office,
@@ -278,10 +278,7 @@ class ComplaintService:
                 sink=notices,
             )
             return notices
-        units = [*case.lead_unit_ids, *case.assist_unit_ids]
-        roster: dict[str, list[Liaison]] = {unit_id: [] for unit_id in units}
-        for liaison in await uow.liaisons.list_for_units(units):
-            roster[liaison.unit_id].append(liaison)
+        roster = await roster_for(uow, [*case.lead_unit_ids, *case.assist_unit_ids])
         await tell_assigned_units(
             uow,
             case.lead_unit_ids,

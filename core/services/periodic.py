@@ -44,7 +44,7 @@ from core.outbox import OutboxMessage
 from core.plan import Deliverable, Phase, Plan, Producer
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.reports import ReportStatus
-from core.services.workflow import Who, apply_action, tell_citizen, tell_office, tell_unit
+from core.services.workflow import Who, apply_action, roster_for, tell_citizen, tell_office, tell_unit
 from core.states import Action, Actor, CaseState
 
 log = logging.getLogger("core.periodic")
@@ -138,7 +138,7 @@ class _Batch:
     """What one batch of due cases writes, stored in one go at its end, and what it knows."""
 
     seen: set[tuple[int, str, object]]  # (case, event kind, reminder key) already recorded
-    roster: dict[str, list[Liaison]] = field(default_factory=dict)  # unit → its liaisons
+    roster: dict[str, list[Liaison]]  # unit → its liaisons
     events: list[CaseEvent] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
     blue: list[str] = field(default_factory=list)  # reminder keys of the warnings written
@@ -298,7 +298,8 @@ class PeriodicPass:
             ]
             facts = await uow.events.list_kinds(needs_history, (SUPERVISION_EVENT, ESCALATED_EVENT))
             seen = {(e.case_id, e.kind, e.data.get("key")) for e in facts}
-            batch = _Batch(seen)
+            # every lead unit's liaisons of the batch in one query
+            batch = _Batch(seen, await roster_for(uow, (u for c in cases for u in c.lead_unit_ids)))
             for case in cases:
                 assert case.id is not None
                 for reminder in owed[case.id]:

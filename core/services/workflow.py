@@ -3,7 +3,7 @@ every service (citizen, liaison, office, the periodic pass) does it the same way
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -187,6 +187,17 @@ async def tell_unit(
         )
         queued += await _queue(uow, notice.to_outbox(now), sink)
     return queued
+
+
+async def roster_for(uow: UnitOfWork, unit_ids: Iterable[str]) -> dict[str, list[Liaison]]:
+    """The active liaisons of these units, by unit, read in one query: the ``roster`` to hand
+    ``tell_unit`` when one unit of work tells several units."""
+    wanted = list(dict.fromkeys(unit_ids))
+    roster: dict[str, list[Liaison]] = {unit_id: [] for unit_id in wanted}
+    if wanted:
+        for liaison in await uow.liaisons.list_for_units(wanted):
+            roster[liaison.unit_id].append(liaison)
+    return roster
 
 
 async def _queue(uow: UnitOfWork, message: OutboxMessage, sink: list[OutboxMessage] | None) -> int:
