@@ -8,8 +8,10 @@ SYSTEM_STAMP := $(VENV)/.system-packages
 # Debian packages the product and its tests need: a CJK font so chart labels render as Chinese;
 # nginx, the reverse proxy in front of several webhook workers (docs/deploy/nginx-webhook.conf,
 # run by tests/e2e/test_multi_instance.py); on Debian 12 plain `nginx` is the small build
-# (nginx-light is nginx plus the echo module).
-DEB_PACKAGES := fonts-noto-cjk nginx
+# (nginx-light is nginx plus the echo module); chromium and chromium-driver, the real headless
+# browser the dashboard's browser tests drive through Selenium (tests/web; a browser download at
+# install time, as `playwright install` does, fails on closed networks).
+DEB_PACKAGES := fonts-noto-cjk nginx chromium chromium-driver
 # Locked dependencies: pyproject.toml keeps the ranges, the lock files the exact versions with
 # their hashes (pip-compile, for Python 3.11 on Linux x86_64). requirements.lock is the runtime
 # set (a deployment: pip install --require-hashes -r requirements.lock, then --no-deps .);
