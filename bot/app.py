@@ -7,7 +7,6 @@ from __future__ import annotations
 from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -27,6 +26,7 @@ from bot.handlers import campaign, cases, fallback, follow_up, join, lang, liais
 from bot.handlers.errors import ErrorReporter
 from bot.persistence import DialogPersistence
 from bot.rendering import PlanTerms
+from bot.send_budget import BudgetRateLimiter, make_send_budget
 from bot.sender import make_sender
 from bot.settings import Settings
 from bot.throttle import THROTTLE_GROUP, make_throttle_handler
@@ -64,6 +64,9 @@ def build_application(
     stable = f"{settings.instance_name}:" if settings.instance_name and start_sender else None
     if stable is not None:
         deps.services.periodic.holder = f"{stable}periodic"
+    if deps.send_budget is None:
+        engine = deps.session_factory.kw.get("bind") if deps.session_factory is not None else None
+        deps.send_budget = make_send_budget(engine)
     if deps.sender is None:
         deps.sender = make_sender(
             settings,
@@ -72,6 +75,7 @@ def build_application(
             catalogue=deps.catalogue,
             request=request,
             terms=PlanTerms(deps.plan),
+            budget=deps.send_budget,
             **({"worker_id": f"{stable}sender", "stable_identity": True} if stable else {}),
         )
         deps.closers.append(deps.sender.aclose)  # closers run last first: before the engine goes
@@ -88,7 +92,8 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=REPLY_MAX_RETRIES))
+        # one budget with the outbox sender and, on PostgreSQL, with the other instances
+        .rate_limiter(BudgetRateLimiter(deps.send_budget, max_retries=REPLY_MAX_RETRIES))
         .concurrent_updates(PerChatUpdateProcessor(settings.max_concurrent_updates))
         .post_init(_post_init_and_start_sender if start_sender else _post_init)
         .post_shutdown(_post_shutdown)
@@ -223,6 +228,8 @@ def register_handlers(application: BotApplication) -> None:
     add(CommandHandler("broadcast", office.broadcast_command))
     add(CommandHandler("members", office.members_command))
     add(CommandHandler("failed", office.failed_command))
+    # the Open311 API's keys (web/open311): issue (private chat only), list, revoke
+    add(CommandHandler("apikey", office.apikey_command))
     add(CallbackQueryHandler(office.extension_button, pattern=office.EXTENSION_PATTERN))
     add(CallbackQueryHandler(office.office_button, pattern=office.CALLBACK_PATTERN))
     application.add_handler(CommandHandler("start", office.office_start_menu), group=1)

@@ -15,6 +15,7 @@ from bot.language_cache import LanguageCache
 
 # One way only: the sender never imports this module (its ``drain_once`` takes any object
 # shaped like ``Deps``, ``bot.sender.SenderDeps``), so the two cannot form an import cycle.
+from bot.send_budget import SendBudget
 from bot.sender import OutboxSender
 from bot.services import Services, make_services
 from bot.settings import Settings
@@ -40,6 +41,9 @@ class Deps:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # the outbox sender (bot.sender), set by build_application
     sender: OutboxSender | None = None
+    # the deployment's send budget that replies and the sender share (bot.send_budget), set by
+    # build_application
+    send_budget: SendBudget | None = None
     # users' stored languages (bot.language), so answering an update reads no database
     languages: LanguageCache = field(default_factory=LanguageCache)
     services: Services = field(init=False)

@@ -171,6 +171,8 @@ class DialogTurns:
             return
         if not self._checked:
             self.check_internals()
+            # from now on turns write every change; the timer's writes could only go stale
+            self._persistence.written_by_turns = True
         async with self._store.locked(lock_keys(update)) as conn:
             rows = await self._store.read_turn(user_id, [(name, key) for _, name, key in wanted], conn)
             loaded = self._apply(app, user_id, rows.user_data, wanted, rows.conversations)

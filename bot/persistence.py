@@ -10,13 +10,16 @@ chat's lock it reads this user's ``user_data`` and this chat/user's conversation
 database, runs, and writes what changed at once, before the lock goes. The database is the
 truth; this process's copy is only as fresh as its last turn for that user.
 
-What is left for python-telegram-bot's own writes, every ``FLUSH_SECONDS`` (and on shutdown):
-changes made outside a turn (a conversation timeout runs as a job, not as an update). Each
-data it hands over is compared with what the last turn *synced* with the database for that
-user or conversation (``synced_user``/``synced_conversation``, refreshed at every read and
-write of a turn): equal means nothing changed here since, and writing it could only overwrite
-a newer row another instance wrote since; different means a change outside a turn: written.
-(This replaces the old rule "this process is the only writer, so skip what it wrote last".)
+python-telegram-bot's own writes, every ``FLUSH_SECONDS`` (and on shutdown), are switched off
+once turns run (``written_by_turns``, set at the first turn): every change is made in a
+turn — updates, and conversation timeouts, which run in their chat's turn too
+(``bot.dialog_state.DialogJobQueue``) — and written by it before its lock goes. The timer is
+not only redundant but wrong: it hands over a deep copy taken whenever it fires, outside any
+lock, possibly mid-turn, and its write can land after a later turn's (with many chats on
+SQLite it waits for the write lock), putting a dialog back one step (found with
+bench/bench_dialog.py: 1 dialog in 100–400 re-asked a step). Without turns (tests that drive
+this class alone) a write is compared with what was last *synced* with the database for that
+user or conversation (``synced_user``/``synced_conversation``) and skipped when equal.
 
 ``user_data`` must hold JSON only (string keys; str, int, float, bool, None, lists, dicts): it
 goes into a JSON column. A value that is not JSON is logged and that user's data is not
@@ -97,6 +100,9 @@ class DialogPersistence(BasePersistence[UserData, ChatData, BotData]):
         # docstring: the timer writes only what differs from this.
         self._written: dict[int, str] = {}
         self._states: dict[tuple[str, Any], object] = {}
+        # True once DialogTurns writes every change itself: python-telegram-bot's timer then
+        # writes nothing (module docstring)
+        self.written_by_turns = False
 
     @property
     def store(self) -> SqlDialogStore:
@@ -133,6 +139,8 @@ class DialogPersistence(BasePersistence[UserData, ChatData, BotData]):
         """Writes the user's data when it differs from what the last turn synced (see the
         module docstring); empty data deletes the row, so only users with something in
         progress take a row."""
+        if self.written_by_turns:
+            return
         text = user_data_json(user_id, data)
         if text is None or self._written.get(user_id, _EMPTY) == text:
             return
@@ -144,6 +152,8 @@ class DialogPersistence(BasePersistence[UserData, ChatData, BotData]):
             self._written[user_id] = text
 
     async def drop_user_data(self, user_id: int) -> None:
+        if self.written_by_turns:
+            return
         await self._store.drop_user_data(user_id)
         self._written.pop(user_id, None)
 
@@ -161,7 +171,7 @@ class DialogPersistence(BasePersistence[UserData, ChatData, BotData]):
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         """Writes the state unless it is what the last turn synced (see the module docstring)."""
-        if self._states.get((name, key), _UNKNOWN) == new_state:
+        if self.written_by_turns or self._states.get((name, key), _UNKNOWN) == new_state:
             return
         await self._store.update_conversation(name, key, new_state)
         self._states[(name, key)] = new_state

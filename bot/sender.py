@@ -63,6 +63,7 @@ from bot.i18n import Catalogue
 from bot.log_privacy import person_ref
 from bot.pacing import Pacer, SendLimits, Slot
 from bot.rendering import ApiCall, PlanTerms, RenderError, language_of, recipient_user, render
+from bot.send_budget import Priority, SendBudget
 from bot.settings import Settings
 from core.clock import Clock
 from core.outbox import OutboxMessage
@@ -145,6 +146,7 @@ class OutboxSender:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         close_request: bool = False,
         terms: PlanTerms | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
         """``bot`` is a plain ``telegram.Bot`` (no rate limiter: the pacing is ours). ``lease``:
         how long a claimed message is ours (a crashed sender's messages wait that long);
@@ -165,6 +167,8 @@ class OutboxSender:
         self.sender_lease = sender_lease
         self.poll_interval = poll_interval
         self.pacer = Pacer(self.limits, monotonic)
+        # shared with the replies (and on PostgreSQL the other instances): what they leave
+        self.budget = budget
         self._uow = uow
         self._clock = clock
         self._catalogue = catalogue
@@ -413,6 +417,8 @@ class OutboxSender:
         except RetryAfter as exc:
             seconds = max(1.0, retry_after_seconds(exc))
             self.pacer.pause(message.chat_id, seconds, everyone=message.chat_id > 0)
+            if self.budget is not None and message.chat_id > 0:
+                self.budget.pause(seconds)  # replies wait too: Telegram counts them alike
             log.warning("Telegram asks to wait %.0f s (chat %s)", seconds, person_ref(message.chat_id))
             retry_at = drain.stamp() + timedelta(seconds=seconds)
             return await self._record(message, drain, Outcome.RETRIED, describe(exc), retry_at=retry_at)
@@ -437,6 +443,8 @@ class OutboxSender:
         try:
             for _ in range(2):
                 try:
+                    if self.budget is not None:
+                        await self.budget.acquire(_chat_id(params), Priority.NOTICE)
                     await invoke(self.bot, call.method, params)
                     return
                 except ChatMigrated as exc:
@@ -550,6 +558,11 @@ async def drain_once(deps: SenderDeps, now: datetime | None = None) -> DrainResu
         deps.settings, uow=deps.uow, clock=deps.clock, catalogue=deps.catalogue, terms=PlanTerms(deps.plan)
     ) as sender:
         return await sender.drain_once(now)
+
+
+def _chat_id(params: dict[str, Any]) -> int | None:
+    value = params.get("chat_id")
+    return value if isinstance(value, int) else None
 
 
 def default_worker_id() -> str:

@@ -12,6 +12,7 @@ from core.deadlines import DeadlineRules, QuietHours
 from core.plan import Plan
 from core.ports import UnitOfWorkFactory
 from core.rules import Classifier
+from core.services.api_keys import ApiKeyService
 from core.services.campaign import CampaignService
 from core.services.complaints import ComplaintService
 from core.services.extensions import ExtensionService
@@ -48,6 +49,8 @@ class Services:
     invites: InviteService
     follow_up: FollowUpService
     office: OfficeService
+    # the Open311 API's keys (web/open311, /apikey, python -m bot apikey)
+    api_keys: ApiKeyService
 
 
 def make_services(settings: Settings, plan: Plan, clock: Clock, uow: UnitOfWorkFactory) -> Services:
@@ -121,4 +124,5 @@ def make_services(settings: Settings, plan: Plan, clock: Clock, uow: UnitOfWorkF
             admin_ids=settings.office_admin_ids,
             office_chat_id=settings.office_chat_id,
         ),
+        api_keys=ApiKeyService(uow=uow, clock=clock, admin_ids=settings.office_admin_ids),
     )

@@ -48,9 +48,15 @@ class Citizen:
     """The complainant identity behind cases. Only the office ever sees it."""
 
     id: int | None
-    user_id: int
+    user_id: int | None  # None: an account of an API key holder's system (``core.api_keys``)
     created_at: datetime
     phone: str | None = None
+    # An API complainant (migration 0005): the key it came through, its id in that system, and
+    # the contact details the API may send besides a phone.
+    api_key_id: int | None = None
+    external_id: str | None = None
+    email: str | None = None
+    name: str | None = None
 
 
 @dataclass(slots=True)

@@ -104,10 +104,11 @@ class CueTable(Mapping[str, float]):
     """Phrase → weight, in file order. Read-only and hashable, so areas and whole plans can be
     dictionary keys or ``functools.cache`` arguments (a compiled classifier per plan)."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_hash", "_items")
 
     def __init__(self, items: Mapping[str, float] | Iterable[tuple[str, float]] = ()) -> None:
         self._items: dict[str, float] = dict(items)
+        self._hash: int | None = None  # the table never changes: hashed once
 
     def __getitem__(self, phrase: str) -> float:
         return self._items[phrase]
@@ -119,7 +120,9 @@ class CueTable(Mapping[str, float]):
         return len(self._items)
 
     def __hash__(self) -> int:
-        return hash(tuple(self._items.items()))
+        if self._hash is None:
+            self._hash = hash(tuple(self._items.items()))
+        return self._hash
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, CueTable):

@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
+from core.api_keys import ApiAccount, ApiKey
 from core.attachments import Attachment
 from core.audit import AuditEntry
 from core.cases import Case, CaseEvent
@@ -167,6 +168,11 @@ class CitizenRepository(Protocol):
 
     async def set_phone(self, citizen_id: int, phone: str | None) -> None: ...
 
+    async def get_or_create_account(self, account: ApiAccount, *, now: datetime) -> Citizen:
+        """The citizen behind an API key holder's account (``core.api_keys``), created on first
+        use; contact details given (not None) replace the stored ones, None keeps them."""
+        ...
+
 
 class LiaisonRepository(Protocol):
     async def get_active(self, user_id: int) -> Liaison | None: ...
@@ -222,6 +228,29 @@ class InviteRepository(Protocol):
         ...
 
     async def list_open(self, *, now: datetime, unit_id: str | None = None) -> list[InviteCode]: ...
+
+
+class ApiKeyRepository(Protocol):
+    """Keys for the Open311 API, by hash only (``core.api_keys``). Revoked, never deleted."""
+
+    async def add(self, key_hash: str, name: str, *, created_by: int | None, now: datetime) -> ApiKey: ...
+
+    async def get(self, key_id: int) -> ApiKey | None: ...
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None: ...
+
+    async def list_all(self) -> list[ApiKey]:
+        """Every key ever issued, newest first (there are a handful)."""
+        ...
+
+    async def revoke(self, key_id: int, *, by: int | None, now: datetime) -> bool:
+        """False when the key does not exist or was revoked already (the first revocation's
+        time and author stay)."""
+        ...
+
+    async def touch(self, key_id: int, *, now: datetime) -> None:
+        """Record a successful use (``last_used_at``)."""
+        ...
 
 
 class OutboxRepository(Protocol):
@@ -397,6 +426,8 @@ class UnitOfWork(Protocol):
     def counters(self) -> CounterRepository: ...
     @property
     def leases(self) -> LeaseRepository: ...
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

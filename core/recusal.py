@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
 
 from core.plan import Plan, Unit
@@ -127,8 +128,10 @@ def _fold(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+@lru_cache(maxsize=4096)  # a plan's units are frozen; filing a complaint asks for all of them
 def unit_keys(unit: Unit) -> dict[str, float]:
-    """Every way of writing the unit's name → how surely it names the unit."""
+    """Every way of writing the unit's name → how surely it names the unit (do not change the
+    mapping: it is shared)."""
     keys: dict[str, float] = {}
     for name in (*unit.names, unit.name_en):
         key = _fold(name)
@@ -139,6 +142,22 @@ def unit_keys(unit: Unit) -> dict[str, float]:
             rest = key.removeprefix(prefix).strip()
             if rest != key and len(rest) >= 2 and rest not in keys:
                 keys[rest] = SHORT_NAME_STRENGTH
+    return keys
+
+
+_PLAN_KEYS: dict[int, tuple[Plan, tuple[tuple[str, str, float], ...]]] = {}
+
+
+def _plan_keys(plan: Plan) -> tuple[tuple[str, str, float], ...]:
+    """(name key, unit id, strength) for every unit of the plan, built once per plan object.
+    Kept by identity, not by hash: hashing a whole plan costs more than this lookup saves."""
+    held = _PLAN_KEYS.get(id(plan))
+    if held is not None and held[0] is plan:
+        return held[1]
+    keys = tuple((key, unit.id, strength) for unit in plan.units for key, strength in unit_keys(unit).items())
+    if len(_PLAN_KEYS) >= 8:
+        _PLAN_KEYS.clear()
+    _PLAN_KEYS[id(plan)] = (plan, keys)
     return keys
 
 
@@ -183,10 +202,11 @@ def mentions_in(plan: Plan, text: str, source: RecusalReason) -> list[Mention]:
     mention: the citizen is asking it for help, not complaining about it."""
     folded = text.casefold()
     found: list[tuple[int, int, str, float]] = []
-    for unit in plan.units:
-        for key, strength in unit_keys(unit).items():
-            for m in re.finditer(re.escape(key), folded):
-                found.append((m.start(), m.end(), unit.id, strength))
+    for key, unit_id, strength in _plan_keys(plan):
+        start = folded.find(key)
+        while start != -1:  # every occurrence, overlapping ones too: the longest wins below
+            found.append((start, start + len(key), unit_id, strength))
+            start = folded.find(key, start + 1)
     found.sort(key=lambda f: (-(f[1] - f[0]), f[0]))
     taken: list[tuple[int, int]] = []
     best: dict[str, Mention] = {}

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -104,14 +105,46 @@ class UserRow(Base):
 
 
 class CitizenRow(Base):
-    """Complainant identity, apart from the cases so that only office queries join it."""
+    """Complainant identity, apart from the cases so that only office queries join it.
+
+    Either a Telegram user (``user_id``) or an account of a key holder's system filed through
+    the Open311 API (``api_key_id`` + ``external_id``, migration 0005): a hotline caller has no
+    Telegram id, and the daily limit counts that account as it counts a Telegram user."""
 
     __tablename__ = "citizens"
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.user_id"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.user_id"), unique=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
+    api_key_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("api_keys.id"))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    email: Mapped[str | None] = mapped_column(String(254))
+    name: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        UniqueConstraint("api_key_id", "external_id"),
+        CheckConstraint(
+            "(user_id IS NOT NULL) OR (api_key_id IS NOT NULL AND external_id IS NOT NULL)", name="identity"
+        ),
+    )
+
+
+class ApiKeyRow(Base):
+    """A key the office issued to a partner system for the Open311 API. Only the SHA-256 of the
+    key is kept (like invite codes); revoked, never deleted, so audit entries and API
+    complainants keep their row."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))  # the holder, e.g. "12345 hotline"
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[int | None] = mapped_column(BigInteger)  # None: the command line
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[int | None] = mapped_column(BigInteger)
+    last_used_at: Mapped[datetime | None]
 
 
 class OfficeMemberRow(Base):
@@ -457,3 +490,16 @@ class UpdateThrottleRow(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     window_start: Mapped[datetime]
     count: Mapped[int] = mapped_column(Integer)
+
+
+# The deployment's send budget (bot/send_budget.py, storage/send_budget.py): messages counted per
+# scope ("all", "group:<chat id>") and slot. Slots of "all" are ninths of a second on the
+# database's clock; a group's are milliseconds (a sliding minute is summed under a lock). Rows
+# older than their window are deleted as claims go; on PostgreSQL the table is UNLOGGED (a lost
+# count after a crash only lets one second's messages through unchecked).
+class SendBudgetRow(Base):
+    __tablename__ = "send_budget"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    used: Mapped[int] = mapped_column(Integer)

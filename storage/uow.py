@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.ports import (
+    ApiKeyRepository,
     AttachmentRepository,
     AuditRepository,
     CaseRepository,
@@ -25,6 +26,7 @@ from core.ports import (
     UserRepository,
 )
 from storage.repositories import (
+    SqlApiKeyRepository,
     SqlAttachmentRepository,
     SqlAuditRepository,
     SqlCaseRepository,
@@ -64,6 +66,7 @@ class SqlUnitOfWork:
     audit: AuditRepository
     counters: CounterRepository
     leases: LeaseRepository
+    api_keys: ApiKeyRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -94,6 +97,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditRepository(session)
         self.counters = SqlCounterRepository(session)
         self.leases = SqlLeaseRepository(session)
+        self.api_keys = SqlApiKeyRepository(session)
         return self
 
     async def __aexit__(

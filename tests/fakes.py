@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from core.api_keys import ApiAccount, ApiKey
 from core.attachments import Attachment
 from core.audit import AuditEntry
 from core.cases import Case, CaseEvent, Visibility
@@ -77,6 +78,7 @@ class FakeStore:
     audit: list[AuditEntry] = field(default_factory=list)
     counters: dict[tuple[str, int], int] = field(default_factory=dict)
     leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    api_keys: dict[int, tuple[str, ApiKey]] = field(default_factory=dict)  # id -> (hash, key)
     ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, kind: str) -> int:
@@ -364,6 +366,28 @@ class FakeCitizenRepository(_Repo):
     async def set_phone(self, citizen_id: int, phone: str | None) -> None:
         if citizen_id in self.store.citizens:
             self.store.citizens[citizen_id].phone = phone
+
+    async def get_or_create_account(self, account: ApiAccount, *, now: datetime) -> Citizen:
+        self.store.require("api key", account.api_key_id, self.store.api_keys)
+        for citizen in self.store.citizens.values():
+            if (citizen.api_key_id, citizen.external_id) == (account.api_key_id, account.external_id):
+                for name in ("phone", "email", "name"):
+                    if getattr(account, name) is not None:
+                        setattr(citizen, name, getattr(account, name))
+                return _copy(citizen)
+        citizen = Citizen(
+            id=self.store.next_id("citizen"),
+            user_id=None,
+            created_at=_utc(now),
+            phone=account.phone,
+            api_key_id=account.api_key_id,
+            external_id=account.external_id,
+            email=account.email,
+            name=account.name,
+        )
+        assert citizen.id is not None
+        self.store.citizens[citizen.id] = citizen
+        return _copy(citizen)
 
 
 class FakeLiaisonRepository(_Repo):
@@ -708,6 +732,40 @@ class FakeLeaseRepository(_Repo):
             del self.store.leases[name]
 
 
+class FakeApiKeyRepository(_Repo):
+    async def add(self, key_hash: str, name: str, *, created_by: int | None, now: datetime) -> ApiKey:
+        if any(stored == key_hash for stored, _ in self.store.api_keys.values()):
+            raise ValueError("duplicate key hash (a unique constraint would refuse it)")
+        key = ApiKey(id=self.store.next_id("api_key"), name=name, created_at=_utc(now), created_by=created_by)
+        self.store.api_keys[key.id] = (key_hash, key)
+        return _copy(key)
+
+    async def get(self, key_id: int) -> ApiKey | None:
+        found = self.store.api_keys.get(key_id)
+        return _copy(found[1]) if found else None
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        for stored, key in self.store.api_keys.values():
+            if stored == key_hash:
+                return _copy(key)
+        return None
+
+    async def list_all(self) -> builtins.list[ApiKey]:
+        return [_copy(key) for _, key in sorted(self.store.api_keys.values(), key=lambda p: -p[1].id)]
+
+    async def revoke(self, key_id: int, *, by: int | None, now: datetime) -> bool:
+        found = self.store.api_keys.get(key_id)
+        if found is None or found[1].revoked_at is not None:
+            return False
+        found[1].revoked_at, found[1].revoked_by = _utc(now), by
+        return True
+
+    async def touch(self, key_id: int, *, now: datetime) -> None:
+        found = self.store.api_keys.get(key_id)
+        if found is not None:
+            found[1].last_used_at = _utc(now)
+
+
 class FakeUnitOfWork:
     """Implements ``core.ports.UnitOfWork`` over a ``FakeStore``.
 
@@ -733,6 +791,7 @@ class FakeUnitOfWork:
         self.audit = FakeAuditRepository(s)
         self.counters = FakeCounterRepository(s)
         self.leases = FakeLeaseRepository(s)
+        self.api_keys = FakeApiKeyRepository(s)
 
     async def __aenter__(self) -> Self:
         if self._snapshot is not None:

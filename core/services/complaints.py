@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
+from core.api_keys import ApiAccount
 from core.attachments import Attachment, AttachmentKind
 from core.cases import Case, CaseEvent, Source
 from core.clock import Clock
@@ -142,9 +143,17 @@ class ComplaintService:
             used = await uow.cases.count_for_citizen_since(citizen.id, self._start_of_day(now))
         return max(0, self.daily_limit - used)
 
-    async def file(self, user_id: int, draft: ComplaintDraft) -> Filed:
+    async def file(
+        self, user_id: int | None, draft: ComplaintDraft, *, account: ApiAccount | None = None
+    ) -> Filed:
         """Commit the complaint: tracking number, routing, deadlines, history, evidence, and the
-        notices to the units (or the office for triage), all in one transaction."""
+        notices to the units (or the office for triage), all in one transaction.
+
+        The complainant is the Telegram user ``user_id``, or (``user_id`` None) ``account``: a
+        key holder's account through the Open311 API, which is counted by the daily limit the
+        same way and has no Telegram chat to be told anything in (``tell_citizen`` skips it)."""
+        if (user_id is None) == (account is None):
+            raise ValueError("file for a Telegram user or for an API account, exactly one")
         description = clean_text(draft.description, limit=MAX_DESCRIPTION)
         if len(description) < MIN_DESCRIPTION:
             raise ValidationFailed(field="description", reason="too_short")
@@ -158,7 +167,8 @@ class ComplaintService:
         if target_unit_id is not None:
             self.plan.unit(target_unit_id)  # raises for an id the plan does not know
 
-        key = f"{user_id}:{draft.submission_key}" if draft.submission_key else None
+        filer = str(user_id) if account is None else f"api:{account.api_key_id}:{account.external_id}"
+        key = f"{filer}:{draft.submission_key}" if draft.submission_key else None
         finding = find_targets(
             self.plan, chosen_unit_id=target_unit_id, target_text=draft.target_text, description=description
         )
@@ -169,8 +179,12 @@ class ComplaintService:
         phone = clean_text(draft.phone, limit=32) if not draft.anonymous and draft.phone else None
         now = self.clock.now()
         async with self.uow() as uow:
-            await uow.users.upsert(user_id, now=now, chat_id=user_id)
-            citizen = await uow.citizens.get_or_create(user_id, now=now, phone=phone)
+            if account is not None:
+                citizen = await uow.citizens.get_or_create_account(account, now=now)
+            else:
+                assert user_id is not None
+                await uow.users.upsert(user_id, now=now, chat_id=user_id)
+                citizen = await uow.citizens.get_or_create(user_id, now=now, phone=phone)
             assert citizen.id is not None
             year = now.astimezone(self.clock.tz).year
             number = await uow.counters.next(self.plan.campaign.case_prefix, year)
@@ -197,7 +211,12 @@ class ComplaintService:
             # and stored once, its history and notices in one batch each: a filing is a handful
             # of statements however many units it reaches.
             routing = route(area, case.may_not_lead(), case.may_not_see(), target_unclear=case.target_pending)
-            citizen_who = Who.user(Actor.CITIZEN, user_id)
+            # an API filing's history names the key it came through, never the person
+            citizen_who = (
+                Who.user(Actor.CITIZEN, user_id)
+                if user_id is not None
+                else Who(Actor.CITIZEN, f"api:{citizen.api_key_id}")
+            )
             submitted = move(case, Action.SUBMIT, citizen_who, data={"evidence": len(draft.evidence)})
             dispatched, card = self._dispatch(case, area, routing, now, finding)
             # The guards (a second press of the same confirm, the daily limit) are checked by

@@ -26,7 +26,7 @@ from core.audit import AuditEntry
 from core.cases import Case, CaseEvent, Measure, Outcome, Satisfaction, Source, Visibility
 from core.clock import Clock
 from core.deadlines import DeadlineRules
-from core.directory import OfficeMember
+from core.directory import Citizen, OfficeMember
 from core.errors import ActionNotAllowed, InvalidTransition, NotFound, ValidationFailed
 from core.notices import JsonScalar, Notice
 from core.outbox import OutboxMessage, OutboxState
@@ -191,8 +191,14 @@ class TriageQueue:
 class Complainant:
     """Who complained: for the office's eyes only (SPEC §10)."""
 
-    user_id: int
+    user_id: int | None  # None: filed through the Open311 API by a key holder (``via``)
     phone: str | None
+    # An API complainant: the key holder's name, its account id there, and the contact
+    # details it sent (core.api_keys.ApiAccount)
+    via: str | None = None
+    external_id: str | None = None
+    email: str | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +364,7 @@ class OfficeService:
             if case.citizen_id is not None and not case.anonymous:
                 citizen = await uow.citizens.get(case.citizen_id)
                 if citizen is not None:
-                    complainant = Complainant(citizen.user_id, citizen.phone)
+                    complainant = await _complainant(uow, citizen)
             await self._audit(
                 uow, office_user, now, AUDIT_VIEW, case.tracking_no, {"identity": complainant is not None}
             )
@@ -997,6 +1003,23 @@ def pending_reopen_request(history: list[CaseEvent]) -> CaseEvent | None:
         elif event.kind in (REOPEN_REFUSED_EVENT, Action.REOPEN.value, Action.CLOSE.value):
             request = None
     return request
+
+
+async def _complainant(uow: UnitOfWork, citizen: Citizen) -> Complainant:
+    """The office's view of a citizen: a Telegram user, or an account of an API key holder
+    (named, so the office knows whom to ask about the caller)."""
+    via = None
+    if citizen.api_key_id is not None:
+        key = await uow.api_keys.get(citizen.api_key_id)
+        via = key.name if key is not None else f"#{citizen.api_key_id}"
+    return Complainant(
+        citizen.user_id,
+        citizen.phone,
+        via=via,
+        external_id=citizen.external_id,
+        email=citizen.email,
+        name=citizen.name,
+    )
 
 
 def _excluded_units(case: Case, history: list[CaseEvent]) -> tuple[str, ...]:

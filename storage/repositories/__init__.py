@@ -1,5 +1,6 @@
 """SQL implementations of the repository ports in ``core.ports``."""
 
+from storage.repositories.api_keys import SqlApiKeyRepository
 from storage.repositories.bookkeeping import SqlAuditRepository, SqlCounterRepository, SqlLeaseRepository
 from storage.repositories.cases import SqlAttachmentRepository, SqlCaseRepository, SqlEventRepository
 from storage.repositories.directory import (
@@ -14,6 +15,7 @@ from storage.repositories.outbox import SqlOutboxRepository
 from storage.repositories.reports import SqlReportRepository
 
 __all__ = [
+    "SqlApiKeyRepository",
     "SqlAttachmentRepository",
     "SqlAuditRepository",
     "SqlCaseRepository",

@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.api_keys import ApiAccount
 from core.directory import Citizen, InviteCode, Liaison, OfficeMember, UnitRecord, UserRecord
 from storage.models import CitizenRow, InviteCodeRow, LiaisonRow, OfficeMemberRow, UnitRow, UserRow
 from storage.repositories._sql import insert_for
@@ -117,7 +118,16 @@ class SqlUserRepository:
 
 
 def _citizen(row: Any) -> Citizen:
-    return Citizen(id=row.id, user_id=row.user_id, created_at=row.created_at, phone=row.phone)
+    return Citizen(
+        id=row.id,
+        user_id=row.user_id,
+        created_at=row.created_at,
+        phone=row.phone,
+        api_key_id=row.api_key_id,
+        external_id=row.external_id,
+        email=row.email,
+        name=row.name,
+    )
 
 
 class SqlCitizenRepository:
@@ -141,6 +151,24 @@ class SqlCitizenRepository:
         insert = insert_for(self._session, t).values(user_id=user_id, created_at=now, phone=phone)
         keep = {"phone": insert.excluded.phone if phone is not None else t.c.phone}
         stmt = insert.on_conflict_do_update(index_elements=[t.c.user_id], set_=keep).returning(*t.c)
+        return _citizen((await self._session.execute(stmt)).one())
+
+    async def get_or_create_account(self, account: ApiAccount, *, now: datetime) -> Citizen:
+        # One statement, as for a Telegram user: the contact details the key holder sent this
+        # time replace the stored ones, those it left out stay (a caller who gave a phone once
+        # keeps it on file when the next call only has an email).
+        t = _CITIZENS
+        values = {"phone": account.phone, "email": account.email, "name": account.name}
+        insert = insert_for(self._session, t).values(
+            api_key_id=account.api_key_id, external_id=account.external_id, created_at=now, **values
+        )
+        keep = {
+            column: insert.excluded[column] if value is not None else t.c[column]
+            for column, value in values.items()
+        }
+        stmt = insert.on_conflict_do_update(
+            index_elements=[t.c.api_key_id, t.c.external_id], set_=keep
+        ).returning(*t.c)
         return _citizen((await self._session.execute(stmt)).one())
 
     async def set_phone(self, citizen_id: int, phone: str | None) -> None:

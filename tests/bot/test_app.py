@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter
 
 from bot.concurrency import PerChatUpdateProcessor
 from bot.handlers import fallback
+from bot.send_budget import BudgetRateLimiter
 from tests.bot.conftest import HarnessFactory
 from tests.support.harness import TEST_TOKEN, BotHarness
 
@@ -20,7 +20,7 @@ async def test_the_bot_talks_to_the_configured_api_and_file_servers(harness_fact
 async def test_replies_are_html_rate_limited_and_processed_per_chat(harness: BotHarness) -> None:
     bot = harness.app.bot
     assert bot.defaults is not None and bot.defaults.parse_mode == ParseMode.HTML
-    assert isinstance(bot.rate_limiter, AIORateLimiter)
+    assert isinstance(bot.rate_limiter, BudgetRateLimiter)
     processor = harness.app.update_processor
     assert isinstance(processor, PerChatUpdateProcessor)
     assert processor.running_limit == harness.settings.max_concurrent_updates

@@ -192,6 +192,7 @@ KEEPING_TREE = {
     "bot/cli/tick.py": "import bot.wiring\n",
     "bot/cli/invite.py": "import bot.wiring\n",
     "bot/cli/report.py": "import bot.wiring\n",
+    "bot/cli/apikey.py": "import bot.wiring\n",
     "bot/cli/migrate.py": "import storage.repo\n",
     "bot/cli/plan.py": "import core.cases\n",
     "storage/repo.py": "import sqlalchemy\nimport core.cases\n",

@@ -37,8 +37,8 @@ The modules, by job: ``access`` (the guard every command and button passes first
 (/office and the menu), ``triage`` (the queue, the pickers, routing), ``card`` (the case card,
 /case_office), ``case_actions`` (the of: buttons), ``reasons`` (the questions, the ext: buttons,
 /supervise), ``recusal`` (回避 on the card and its buttons), ``broadcasts`` (/broadcast,
-/members), ``reports`` (/spotcheck, /finding, /failed). ``bot.app`` wires them through the
-names below.
+/members), ``reports`` (/spotcheck, /finding, /failed), ``api_keys`` (/apikey, the Open311
+API's keys). ``bot.app`` wires them through the names below.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from typing import Final
 from bot.handlers.office import broadcasts, reasons
 from bot.handlers.office.access import CALLBACK_PATTERN as CALLBACK_PATTERN
 from bot.handlers.office.access import EXTENSION_PATTERN as EXTENSION_PATTERN
+from bot.handlers.office.api_keys import apikey_command as apikey_command
 from bot.handlers.office.broadcasts import broadcast_command as broadcast_command
 from bot.handlers.office.broadcasts import members_command as members_command
 from bot.handlers.office.card import PRIVATE_CARD_LINK as PRIVATE_CARD_LINK

@@ -53,6 +53,20 @@ def render_card(
     notes = [fmt.t("office.card_source", source=fmt.t(f"office.source.{case.source.value}"))]
     if view.complainant is not None and not identity:
         notes.append(fmt.t("privacy.card_identity_elsewhere"))
+    elif view.complainant is not None and view.complainant.user_id is None:
+        # filed through the Open311 API: no Telegram id, the key holder's account instead
+        who = view.complainant
+        none = fmt.t("office.card_no_phone")
+        notes.append(
+            fmt.t(
+                "open311.card_complainant",
+                via=who.via or "",
+                account=who.external_id or "",
+                name=who.name or none,
+                phone=who.phone or none,
+                email=who.email or none,
+            )
+        )
     elif view.complainant is not None:
         phone = view.complainant.phone or fmt.t("office.card_no_phone")
         notes.append(fmt.t("office.card_complainant", user_id=view.complainant.user_id, phone=phone))
