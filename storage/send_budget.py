@@ -22,8 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 # one slot: ninths of a second (:n slots a second) on the database's clock; in the slot's first
 # half :reserve of its :cap are kept for replies (bot/send_budget.py)
 _TAKE: Final = text(
-    """
-    WITH t AS (SELECT extract(epoch FROM clock_timestamp()) * :n AS x)
+    """/* send_budget take */ WITH t AS (SELECT extract(epoch FROM clock_timestamp()) * :n AS x)
     INSERT INTO send_budget (scope, slot, used)
     SELECT :scope, floor(x)::bigint, 1 FROM t
      WHERE :cap - CASE WHEN x - floor(x) < 0.5 THEN :reserve ELSE 0 END >= 1
@@ -39,8 +38,7 @@ _SWEEP: Final = text(
 _LOCK: Final = text("SELECT pg_advisory_xact_lock(:key)")
 # a group's sends of the sliding window, slots in milliseconds
 _WINDOW: Final = text(
-    """
-    WITH t AS (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms)
+    """/* send_budget window */ WITH t AS (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms)
     SELECT t.ms, coalesce(sum(b.used), 0) AS used, min(b.slot) AS oldest
       FROM t LEFT JOIN send_budget b ON b.scope = :scope AND b.slot > t.ms - :window_ms
      GROUP BY t.ms
