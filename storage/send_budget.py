@@ -38,7 +38,8 @@ _SWEEP: Final = text(
 _LOCK: Final = text("SELECT pg_advisory_xact_lock(:key)")
 # a group's sends of the sliding window, slots in milliseconds
 _WINDOW: Final = text(
-    """/* send_budget window */ WITH t AS (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms)
+    """/* send_budget window */
+    WITH t AS (SELECT floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms)
     SELECT t.ms, coalesce(sum(b.used), 0) AS used, min(b.slot) AS oldest
       FROM t LEFT JOIN send_budget b ON b.scope = :scope AND b.slot > t.ms - :window_ms
      GROUP BY t.ms
