@@ -10,8 +10,9 @@ SYSTEM_STAMP := $(VENV)/.system-packages
 # run by tests/e2e/test_multi_instance.py); on Debian 12 plain `nginx` is the small build
 # (nginx-light is nginx plus the echo module); chromium and chromium-driver, the real headless
 # browser the dashboard's browser tests drive through Selenium (tests/web; a browser download at
-# install time, as `playwright install` does, fails on closed networks).
-DEB_PACKAGES := fonts-noto-cjk nginx chromium chromium-driver
+# install time, as `playwright install` does, fails on closed networks); fonts-noto-color-emoji,
+# so the bot's buttons (✅ 📱 🙈) show in that browser (the demo's chat page, the screenshots).
+DEB_PACKAGES := fonts-noto-cjk nginx chromium chromium-driver fonts-noto-color-emoji
 # Locked dependencies: pyproject.toml keeps the ranges, the lock files the exact versions with
 # their hashes (pip-compile, for Python 3.11 on Linux x86_64). requirements.lock is the runtime
 # set (a deployment: pip install --require-hashes -r requirements.lock, then --no-deps .);
@@ -30,7 +31,7 @@ LOCK_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras --all-buil
 # or wheel folders would put their paths and their files' hashes into the lock)
 LOCK_ENV := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null
 
-.PHONY: run test setup system-packages migrate lint check-plan bench clean lock
+.PHONY: run test setup system-packages migrate lint check-plan bench clean lock demo screenshots
 
 run: setup migrate
 	$(PY) -m bot
@@ -78,6 +79,17 @@ $(SYSTEM_STAMP): Makefile | $(VENV)/bin/python
 	  else echo "warning: missing Debian packages:$$missing (install them as root)"; fi; \
 	fi
 	touch $@
+
+# The whole product without Telegram (web/demo): a seeded campaign in data/demo.db (rebuilt on
+# every start), the Bot API stand-in with a web chat page, the bot and the dashboard, on
+# 127.0.0.1; prints the URLs, Ctrl-C stops it all. DEMO_ARGS: e.g. --chat-port 9000 --cases 200
+DEMO_ARGS ?=
+demo: setup
+	$(PY) -m web.demo $(DEMO_ARGS)
+
+# docs/screenshots/*.png, taken in headless Chromium from a running demo
+screenshots: setup
+	$(PY) -m web.demo.screenshots
 
 migrate: setup
 	$(PY) -m bot migrate
