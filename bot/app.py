@@ -22,7 +22,19 @@ from bot.concurrency import PerChatUpdateProcessor
 from bot.context import CONTEXT_TYPES, BotApplication, Deps
 from bot.dialog_state import DialogJobQueue, DialogTurns, make_dialog_persistence
 from bot.dialogs import complaint
-from bot.handlers import campaign, cases, fallback, follow_up, join, lang, liaison, office, start, stats
+from bot.handlers import (
+    campaign,
+    cases,
+    fallback,
+    follow_up,
+    join,
+    lang,
+    liaison,
+    office,
+    start,
+    stats,
+    web_login,
+)
 from bot.handlers.errors import ErrorReporter
 from bot.persistence import DialogPersistence
 from bot.rendering import PlanTerms
@@ -230,6 +242,8 @@ def register_handlers(application: BotApplication) -> None:
     add(CommandHandler("failed", office.failed_command))
     # the Open311 API's keys (web/open311): issue (private chat only), list, revoke
     add(CommandHandler("apikey", office.apikey_command))
+    # the web dashboard's one-time sign-in link (office members and liaisons; web/)
+    add(CommandHandler("web", web_login.web_command))
     add(CallbackQueryHandler(office.extension_button, pattern=office.EXTENSION_PATTERN))
     add(CallbackQueryHandler(office.office_button, pattern=office.CALLBACK_PATTERN))
     application.add_handler(CommandHandler("start", office.office_start_menu), group=1)

@@ -21,6 +21,7 @@ from core.services.invites import InviteService
 from core.services.liaison import LiaisonService
 from core.services.office import OfficeService
 from core.services.periodic import PeriodicPass
+from core.services.web_access import WebAccessService
 
 
 @lru_cache(maxsize=4)
@@ -51,6 +52,8 @@ class Services:
     office: OfficeService
     # the Open311 API's keys (web/open311, /apikey, python -m bot apikey)
     api_keys: ApiKeyService
+    # the dashboard's sign-in links and sessions (web/, /web)
+    web_access: WebAccessService
 
 
 def make_services(settings: Settings, plan: Plan, clock: Clock, uow: UnitOfWorkFactory) -> Services:
@@ -125,4 +128,5 @@ def make_services(settings: Settings, plan: Plan, clock: Clock, uow: UnitOfWorkF
             office_chat_id=settings.office_chat_id,
         ),
         api_keys=ApiKeyService(uow=uow, clock=clock, admin_ids=settings.office_admin_ids),
+        web_access=WebAccessService(uow=uow, clock=clock, admin_ids=settings.office_admin_ids),
     )

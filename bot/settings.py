@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     # leases must run out first). Two running instances must never share a name.
     instance_name: str | None = Field(default=None, min_length=1, max_length=48, pattern=r"^[A-Za-z0-9._-]+$")
     log_level: str = "INFO"
+    # The office's web dashboard (`python -m bot web`, web/): where it listens, and the address
+    # people open, which the bot's /web links start with (behind a proxy: the public https URL).
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=1, le=65535)
+    web_base_url: str | None = None  # unset: http://WEB_HOST:WEB_PORT
+    # The key the dashboard's anti-forgery tokens are made with; every dashboard instance of a
+    # deployment needs the same one. Unset: derived from BOT_TOKEN (which they share anyway).
+    web_secret: SecretStr | None = None
 
     @field_validator("office_admin_ids_raw")
     @classmethod
@@ -125,6 +133,22 @@ class Settings(BaseSettings):
         if base.endswith("/bot"):
             return base[: -len("/bot")] + "/file/bot"
         return base + "/file"
+
+    @property
+    def web_url(self) -> str:
+        """The dashboard's address as people open it, without a trailing slash."""
+        return (self.web_base_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
+
+    @property
+    def web_cookie_secure(self) -> bool:
+        """Session cookies go over https only when the dashboard is served over https; a plain
+        http address works only on this very machine (the demo), and `python -m bot web` warns
+        about any other."""
+        return self.web_url.startswith("https://")
+
+    @property
+    def web_url_local(self) -> bool:
+        return self.web_url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
 
     @property
     def tz(self) -> ZoneInfo:

@@ -31,6 +31,7 @@ from core.directory import Citizen, InviteCode, Liaison, OfficeMember, UnitRecor
 from core.outbox import OutboxMessage, OutboxState
 from core.reports import Recommendation, RecommendationStatus, ReportKind, UnitReport
 from core.states import CaseState
+from core.web_access import WebLink, WebSession
 
 
 class CaseRepository(Protocol):
@@ -253,6 +254,35 @@ class ApiKeyRepository(Protocol):
         ...
 
 
+class WebAccessRepository(Protocol):
+    """The dashboard's sign-in links and sessions, by hash only (``core.web_access``)."""
+
+    async def add_link(
+        self, token_hash: str, user_id: int, *, now: datetime, expires_at: datetime
+    ) -> WebLink: ...
+
+    async def get_link(self, token_hash: str) -> WebLink | None: ...
+
+    async def consume_link(self, token_hash: str, *, now: datetime) -> WebLink | None:
+        """Atomically mark an unused, unexpired link used; None if it is not (anymore). Of two
+        concurrent calls with the same link at most one succeeds."""
+        ...
+
+    async def add_session(self, token_hash: str, user_id: int, *, now: datetime) -> WebSession: ...
+
+    async def get_session(self, token_hash: str) -> WebSession | None: ...
+
+    async def touch_session(self, session_id: int, *, now: datetime) -> None: ...
+
+    async def end_session(self, session_id: int, *, now: datetime, reason: str) -> bool:
+        """End a live session; False if it had ended already."""
+        ...
+
+    async def end_sessions_of(self, user_id: int, *, now: datetime, reason: str) -> int:
+        """End every session of the user still open; how many were."""
+        ...
+
+
 class OutboxRepository(Protocol):
     async def add(self, message: OutboxMessage) -> bool:
         """Enqueue; False (and nothing stored) when ``dedup_key`` was already used.
@@ -428,6 +458,8 @@ class UnitOfWork(Protocol):
     def leases(self) -> LeaseRepository: ...
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+    @property
+    def web(self) -> WebAccessRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -147,6 +147,37 @@ class ApiKeyRow(Base):
     last_used_at: Mapped[datetime | None]
 
 
+class WebLinkRow(Base):
+    """A one-time sign-in link to the dashboard (``core.web_access``): its SHA-256 only."""
+
+    __tablename__ = "web_links"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class WebSessionRow(Base):
+    """A dashboard session: the cookie's secret as its SHA-256, ended rather than deleted (the
+    audit trail names it)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+
+    # "end every session of this user" (/web off, a removed liaison)
+    __table_args__ = (Index("ix_web_sessions_user_id_ended_at", "user_id", "ended_at"),)
+
+
 class OfficeMemberRow(Base):
     __tablename__ = "office_members"
 
@@ -226,7 +257,10 @@ class CaseRow(Base):
         Index("ix_cases_state_sign_due", "state", "sign_due"),
         Index("ix_cases_state_answer_due", "state", "answer_due"),
         Index("ix_cases_state_answered_at", "state", "answered_at"),
-        Index("ix_cases_created_at", "created_at"),
+        # The dashboard's case list (storage/case_list.py): newest first, seek-paged on
+        # (created_at, id), whole or in one state (the first serves "since" queries too).
+        Index("ix_cases_created_at_id", "created_at", "id"),
+        Index("ix_cases_state_created_at_id", "state", "created_at", "id"),
         Index("ix_cases_area_final_created_at", "area_final", "created_at"),
         Index("ix_cases_citizen_id_created_at", "citizen_id", "created_at"),
         # Statistics (storage/stats.py): each scoreboard rate looks at the cases whose deadline
@@ -429,6 +463,13 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(128), default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    # The audit viewer's filters (storage/audit_view.py), each seek-paged on (at, id).
+    __table_args__ = (
+        Index("ix_audit_log_action_at_id", "action", "at", "id"),
+        Index("ix_audit_log_target_at_id", "target", "at", "id"),
+        Index("ix_audit_log_actor_id_at_id", "actor_id", "at", "id"),
+    )
 
 
 class JobLeaseRow(Base):

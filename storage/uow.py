@@ -24,6 +24,7 @@ from core.ports import (
     UnitOfWorkFactory,
     UnitRepository,
     UserRepository,
+    WebAccessRepository,
 )
 from storage.repositories import (
     SqlApiKeyRepository,
@@ -41,6 +42,7 @@ from storage.repositories import (
     SqlReportRepository,
     SqlUnitRepository,
     SqlUserRepository,
+    SqlWebAccessRepository,
 )
 
 
@@ -67,6 +69,7 @@ class SqlUnitOfWork:
     counters: CounterRepository
     leases: LeaseRepository
     api_keys: ApiKeyRepository
+    web: WebAccessRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -98,6 +101,7 @@ class SqlUnitOfWork:
         self.counters = SqlCounterRepository(session)
         self.leases = SqlLeaseRepository(session)
         self.api_keys = SqlApiKeyRepository(session)
+        self.web = SqlWebAccessRepository(session)
         return self
 
     async def __aexit__(

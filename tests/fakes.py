@@ -31,6 +31,7 @@ from core.outbox import OutboxMessage, OutboxState
 from core.ports import UnitOfWorkFactory
 from core.reports import Recommendation, RecommendationStatus, ReportKind, UnitReport
 from core.states import CaseState
+from core.web_access import WebLink, WebSession
 
 T = TypeVar("T")
 
@@ -79,6 +80,8 @@ class FakeStore:
     counters: dict[tuple[str, int], int] = field(default_factory=dict)
     leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     api_keys: dict[int, tuple[str, ApiKey]] = field(default_factory=dict)  # id -> (hash, key)
+    web_links: dict[str, WebLink] = field(default_factory=dict)  # hash -> link
+    web_sessions: dict[str, WebSession] = field(default_factory=dict)  # hash -> session
     ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, kind: str) -> int:
@@ -766,6 +769,60 @@ class FakeApiKeyRepository(_Repo):
             found[1].last_used_at = _utc(now)
 
 
+class FakeWebAccessRepository(_Repo):
+    async def add_link(
+        self, token_hash: str, user_id: int, *, now: datetime, expires_at: datetime
+    ) -> WebLink:
+        if token_hash in self.store.web_links:
+            raise ValueError("duplicate link hash (a unique constraint would refuse it)")
+        link = WebLink(self.store.next_id("web_link"), user_id, _utc(now), _utc(expires_at))
+        self.store.web_links[token_hash] = link
+        return _copy(link)
+
+    async def get_link(self, token_hash: str) -> WebLink | None:
+        found = self.store.web_links.get(token_hash)
+        return _copy(found) if found else None
+
+    async def consume_link(self, token_hash: str, *, now: datetime) -> WebLink | None:
+        found = self.store.web_links.get(token_hash)
+        if found is None or not found.usable(_utc(now)):
+            return None
+        found.used_at = _utc(now)
+        return _copy(found)
+
+    async def add_session(self, token_hash: str, user_id: int, *, now: datetime) -> WebSession:
+        session = WebSession(self.store.next_id("web_session"), user_id, _utc(now), _utc(now))
+        self.store.web_sessions[token_hash] = session
+        return _copy(session)
+
+    async def get_session(self, token_hash: str) -> WebSession | None:
+        found = self.store.web_sessions.get(token_hash)
+        return _copy(found) if found else None
+
+    def _by_id(self, session_id: int) -> WebSession | None:
+        return next((s for s in self.store.web_sessions.values() if s.id == session_id), None)
+
+    async def touch_session(self, session_id: int, *, now: datetime) -> None:
+        found = self._by_id(session_id)
+        if found is not None:
+            found.last_seen_at = _utc(now)
+
+    async def end_session(self, session_id: int, *, now: datetime, reason: str) -> bool:
+        found = self._by_id(session_id)
+        if found is None or found.ended_at is not None:
+            return False
+        found.ended_at, found.end_reason = _utc(now), reason
+        return True
+
+    async def end_sessions_of(self, user_id: int, *, now: datetime, reason: str) -> int:
+        ended = 0
+        for session in self.store.web_sessions.values():
+            if session.user_id == user_id and session.ended_at is None:
+                session.ended_at, session.end_reason = _utc(now), reason
+                ended += 1
+        return ended
+
+
 class FakeUnitOfWork:
     """Implements ``core.ports.UnitOfWork`` over a ``FakeStore``.
 
@@ -792,6 +849,7 @@ class FakeUnitOfWork:
         self.counters = FakeCounterRepository(s)
         self.leases = FakeLeaseRepository(s)
         self.api_keys = FakeApiKeyRepository(s)
+        self.web = FakeWebAccessRepository(s)
 
     async def __aenter__(self) -> Self:
         if self._snapshot is not None:

@@ -7,6 +7,7 @@
 - ``invite``: a one-time invite code for a unit's liaison (``bot.cli.invite``)
 - ``report``: a digest, scoreboard or export as files (``bot.cli.report``)
 - ``apikey``: issue, list or revoke the Open311 API's keys (``bot.cli.apikey``)
+- ``web``: the office's web dashboard and the Open311 API (``bot.cli.web``)
 
 Each module holds a ``COMMAND`` (a ``SubCommand``: name, help, a function adding its arguments
 and one running it that returns the exit code); what they share (settings, logging, plan and
@@ -22,7 +23,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import apikey, invite, migrate, plan, report, run, tick
+from bot.cli import apikey, invite, migrate, plan, report, run, tick, web
 from bot.cli.common import EXIT_OK, CliExit, SubCommand
 
 # in the order ``--help`` lists them
@@ -34,6 +35,7 @@ SUBCOMMANDS: list[SubCommand] = [
     invite.COMMAND,
     report.COMMAND,
     apikey.COMMAND,
+    web.COMMAND,
 ]
 
 

@@ -13,6 +13,7 @@ from storage.repositories.directory import (
 )
 from storage.repositories.outbox import SqlOutboxRepository
 from storage.repositories.reports import SqlReportRepository
+from storage.repositories.web_access import SqlWebAccessRepository
 
 __all__ = [
     "SqlApiKeyRepository",
@@ -30,4 +31,5 @@ __all__ = [
     "SqlReportRepository",
     "SqlUnitRepository",
     "SqlUserRepository",
+    "SqlWebAccessRepository",
 ]
