@@ -33,7 +33,11 @@ LOCK_ENV := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CO
 
 .PHONY: run test setup system-packages migrate lint check-plan bench clean lock demo screenshots
 
+# The bot and, beside it, the office's web dashboard (python -m bot web, WEB_HOST:WEB_PORT);
+# Ctrl-C, or the bot stopping (e.g. no BOT_TOKEN), stops both.
 run: setup migrate
+	@$(PY) -m bot web & web=$$!; \
+	trap 'kill $$web 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m bot
 
 # lint-imports: the import contract in pyproject.toml (layers, core's purity, no cycles); the
