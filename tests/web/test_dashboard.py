@@ -19,12 +19,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from core.attachments import Attachment, AttachmentKind
 from core.cases import Case
 from core.clock import FixedClock
 from core.plan import Plan
 from core.services.web_access import AUDIT_LOGIN, AUDIT_REFUSED
 from storage.models import AuditRow, OutboxRow, WebLinkRow, WebSessionRow
-from tests.support.harness import BotHarness, running_harness
+from tests.support.botapi_standin import BotApiStandin
+from tests.support.harness import TEST_TOKEN, BotHarness, running_harness
 from tests.support.updates import TgUser, group_chat
 from web.app import create_app
 
@@ -278,3 +280,41 @@ async def test_the_dashboard_speaks_english_beside_chinese(site: Site, plan: Pla
     assert site.h.t("en", "web.cases.title") in page.text
     evil = await browser.get("/lang/en?next=//evil.example")
     assert evil.headers["location"] == "/cases"
+
+
+async def test_evidence_files_come_from_telegram_for_those_who_may_see_the_case(
+    plan: Plan, clock: FixedClock, migrated_sqlite_url: str
+) -> None:
+    content = b"%PDF-1.4 a scanned receipt"
+    async with BotApiStandin(TEST_TOKEN) as api:
+        api.add_file("FILE-1", content, "documents/receipt.pdf")
+        async with running_harness(
+            plan=plan, clock=clock, database_url=migrated_sqlite_url, office_admin_ids=str(OFFICE.id),
+            web_base_url="http://127.0.0.1:8000", telegram_api_url=api.api_url,
+        ) as h:  # fmt: skip
+            transport = httpx.ASGITransport(app=create_app(h.deps))
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
+                site = Site(h, client)
+                number = await file_case(site)
+                case = await site.case(number)
+                assert case.id is not None
+                async with h.deps.uow() as uow:
+                    stored = await uow.attachments.add(
+                        Attachment("FILE-1", "U1", AttachmentKind.DOCUMENT, clock.now(), case_id=case.id,
+                                   mime="application/pdf", file_name="回执.pdf")
+                    )  # fmt: skip
+                    await uow.commit()
+                outsider_unit = next(u.id for u in plan.units if u.id not in case.lead_unit_ids
+                                     + case.assist_unit_ids and u.id not in case.may_not_see())  # fmt: skip
+                await make_liaison(site, OTHER_LIAISON, outsider_unit)
+                office = await site.sign_in(OFFICE)
+                page = await office.get(f"/cases/{number}")
+                assert f"/cases/{number}/files/{stored.id}" in page.text and "回执.pdf" in page.text
+                download = await office.get(f"/cases/{number}/files/{stored.id}")
+                assert download.status_code == 200 and download.content == content
+                assert download.headers["content-type"] == "application/pdf"
+                assert "attachment" in download.headers["content-disposition"]
+                assert (await office.get(f"/cases/{number}/files/{stored.id + 1}")).status_code == 404
+                outsider = await site.sign_in(OTHER_LIAISON)
+                assert (await outsider.get(f"/cases/{number}/files/{stored.id}")).status_code == 404
+    assert TEST_TOKEN not in download.text
