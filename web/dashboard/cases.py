@@ -101,9 +101,14 @@ class CasePages:
         values["error"] = error
         return self.pages.render(request, viewer, "dashboard/case.html", values, status=status)
 
-    async def case_id(self, viewer: Viewer, number: str) -> int:
-        """The case's id for a tracking number the viewer may see; 404 otherwise."""
-        return (await self.load_case(viewer, number)).case.id or 0
+    async def case_id(self, number: str) -> int:
+        """The id of the case with this tracking number, for the office's forms (the service
+        they call checks the role and the state); 404 for none. Not a view: nothing audited."""
+        async with self.deps.uow() as uow:
+            found = await uow.cases.get_by_tracking_no(number.strip().upper())
+        if found is None or found.id is None or found.state is CaseState.DRAFT:
+            raise HTTPException(404)
+        return found.id
 
     async def load_case(self, viewer: Viewer, number: str) -> OfficeCaseView | LiaisonCaseView:
         deps = self.deps
