@@ -30,7 +30,7 @@ from core.unit_lookup import find_unit
 log = logging.getLogger(__name__)
 
 # A liaison keeps the citizen commands (they may complain too) and gets the inbox.
-LIAISON_EXTRA: tuple[Command, ...] = (Command("inbox"),)
+LIAISON_EXTRA: tuple[Command, ...] = (Command("inbox"), Command("web"))
 MAX_ECHOED = 40
 
 

@@ -42,6 +42,7 @@ OFFICE_COMMANDS: Final = (
     "digest",
     "scoreboard",
     "export",
+    "web",
 )
 
 
