@@ -20,6 +20,11 @@ class ReportStatus(StrEnum):
     RETURNED = "returned"  # sent back by the office; the unit submits again
 
 
+# The liaison's button that opens a 整改建议书 (the notice when it is issued, the reminders
+# before its deadlines; bot/dialogs/rectification answers it).
+CALLBACK_OPEN_RECOMMENDATION = "rc:open:"
+
+
 class RecommendationStatus(StrEnum):
     ISSUED = "issued"
     PLAN_SUBMITTED = "plan_submitted"

@@ -39,11 +39,11 @@ from core.cases import Case, CaseEvent, Satisfaction, Visibility
 from core.clock import Clock
 from core.deadlines import CaseDeadlines, Deadline, DeadlineRules, QuietHours, Reminder, ReminderKind
 from core.directory import Liaison
-from core.notices import JsonScalar, Notice
+from core.notices import Button, JsonScalar, Notice
 from core.outbox import OutboxMessage
 from core.plan import Deliverable, Phase, Plan, Producer
 from core.ports import UnitOfWork, UnitOfWorkFactory
-from core.reports import ReportStatus
+from core.reports import CALLBACK_OPEN_RECOMMENDATION, RecommendationStatus, ReportStatus
 from core.services.workflow import Who, apply_action, roster_for, tell_citizen, tell_office, tell_unit
 from core.states import Action, Actor, CaseState
 
@@ -114,6 +114,7 @@ class PassSummary:
     follow_up_closed: int = 0
     phases_announced: int = 0  # notices queued by the phase job
     phase_reminders: int = 0
+    rectification_reminders: int = 0  # 整改建议书 deadlines reminded (plan or report)
     digests: int = 0
     notices: int = 0
     errors: int = 0
@@ -193,6 +194,7 @@ class PeriodicPass:
                 self._follow_up_timeouts,
                 self._phase_announcements,
                 self._phase_reminders,
+                self._rectification_reminders,
                 self._digests,
             )
             for i, step in enumerate(steps):
@@ -580,6 +582,42 @@ class PeriodicPass:
                 queued_total += queued
             await uow.commit()
         return units_reminded, queued_total
+
+    async def _rectification_reminders(
+        self, now: datetime, today: date, not_before: datetime | None, summary: PassSummary
+    ) -> None:
+        """Remind a unit of its 整改建议书's next deadline on the same days as the plan's
+        reports (``phase_reminder_days`` working days before, and on the day): the plan's due
+        date while no plan is in, then the report's while no report is in. An accepted
+        recommendation, or one whose step is done, gets no reminder."""
+        waiting = (RecommendationStatus.ISSUED, RecommendationStatus.PLAN_SUBMITTED)
+        async with self.uow() as uow:
+            for rec in await uow.reports.list_recommendations(statuses=waiting):
+                assert rec.id is not None
+                step = "plan" if rec.status is RecommendationStatus.ISSUED else "report"
+                due = rec.plan_due if step == "plan" else rec.report_due
+                left = self._reminder_days(due).get(today)
+                done_key = f"rec-due:{rec.id}:{step}:{today.isoformat()}"
+                if left is None or done_key in self._done:
+                    continue
+                queued = 0
+                for liaison in await uow.liaisons.list_for_unit(rec.unit_id):
+                    notice = Notice(
+                        chat_id=liaison.user_id,
+                        user_id=liaison.user_id,
+                        text_key=f"reminder.rectification_{step}_due" + ("_today" if left == 0 else ""),
+                        params={"recommendation_id": rec.id, "due_date": due.isoformat(), "days_left": left},
+                        buttons=(
+                            (Button("rectification.button_open", f"{CALLBACK_OPEN_RECOMMENDATION}{rec.id}"),),
+                        ),
+                        dedup_key=f"{done_key}:{liaison.user_id}",
+                        not_before=not_before,
+                    )
+                    queued += await uow.outbox.add(notice.to_outbox(now))
+                summary.rectification_reminders += queued > 0
+                summary.notices += queued
+                self._done.add(done_key)
+            await uow.commit()
 
     # -- scheduled digests ---------------------------------------------------------------------
 

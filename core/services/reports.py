@@ -32,7 +32,14 @@ from core.notices import Button, JsonScalar, Notice
 from core.outbox import OutboxMessage
 from core.plan import Deliverable, DeliverableKind, Phase, Plan, Producer
 from core.ports import UnitOfWork, UnitOfWorkFactory
-from core.reports import Recommendation, RecommendationStatus, ReportKind, ReportStatus, UnitReport
+from core.reports import (
+    CALLBACK_OPEN_RECOMMENDATION,
+    Recommendation,
+    RecommendationStatus,
+    ReportKind,
+    ReportStatus,
+    UnitReport,
+)
 from core.roles import Roles, resolve_roles
 from core.services.complaints import clean_text
 from core.services.workflow import tell_unit
@@ -68,7 +75,6 @@ RESUBMIT_WORKING_DAYS = 5
 CALLBACK_ACCEPT = "rq:accept:"
 CALLBACK_SEND_BACK = "rq:back:"
 # Liaison button under a new recommendation: opens the /rectification dialog on it.
-CALLBACK_OPEN_RECOMMENDATION = "rc:open:"
 # Liaison button under the self-inspection task: opens the /selfcheck dialog.
 CALLBACK_START_SELF_INSPECTION = "si:start"
 

@@ -150,6 +150,7 @@ async def test_tick_sends_the_days_reminders_once(
         "follow_up_closed": 1,
         "phases_announced": 0,
         "phase_reminders": 0,
+        "rectification_reminders": 0,
         "digests": 1,  # the daily digest is due from 08:00 (its rows are the digest job's)
         "notices": 12,
         "errors": 0,

@@ -23,7 +23,7 @@ from core.errors import InvalidTransition, NotFound
 from core.outbox import OutboxMessage
 from core.plan import Plan
 from core.ports import UnitOfWorkFactory
-from core.reports import ReportKind, ReportStatus, UnitReport
+from core.reports import Recommendation, RecommendationStatus, ReportKind, ReportStatus, UnitReport
 from core.services.complaints import ComplaintDraft, ComplaintService
 from core.services.extensions import (
     ExtensionAlreadyUsed,
@@ -131,8 +131,11 @@ async def world(plan: Plan) -> World:
     quiet = QuietHours(time(21, 0), time(8, 0), TZ)
     async with uow() as w:
         await w.units.sync([UnitRecord(id=u.id, name=u.name, kind=u.kind) for u in plan.units])
-        for user_id, unit_id in ((LEAD_A, "discipline_commission"), (LEAD_B, "supervision_bureau"),
-                                 (ASSIST, "organs_work_committee")):
+        for user_id, unit_id in (
+            (LEAD_A, "discipline_commission"),
+            (LEAD_B, "supervision_bureau"),
+            (ASSIST, "organs_work_committee"),
+        ):
             await w.users.upsert(user_id, now=clock.now(), chat_id=user_id)
             await w.liaisons.add(user_id, unit_id, now=clock.now())
         await w.commit()
@@ -205,8 +208,9 @@ async def test_case_filed_before_national_day_is_warned_supervised_and_escalated
 
     before_signing = await walk(world, d(9, 26), d(9, 29))
     # the unit signs on Monday 09-29, after the morning's supervision notice
-    await world.act(case_id, Action.SIGN, Who.user(Actor.LIAISON, LEAD_A), at(d(9, 29), 11),
-                    signed_at=at(d(9, 29), 11))
+    await world.act(
+        case_id, Action.SIGN, Who.user(Actor.LIAISON, LEAD_A), at(d(9, 29), 11), signed_at=at(d(9, 29), 11)
+    )
     after_signing = await walk(world, d(9, 30), d(10, 20))
     queued = {**before_signing, **after_signing}
 
@@ -544,8 +548,11 @@ async def test_units_that_have_not_filed_the_self_inspection_report_are_reminded
     # 3 working days before is Wednesday 08-06, 1 is Friday 08-08; the due day is after the
     # phase's last day and still reminded
     assert set(queued) == {d(8, 6), d(8, 8), d(8, 11)}
-    for day, key in ((d(8, 6), "reminder.report_due"), (d(8, 8), "reminder.report_due"),
-                     (d(8, 11), "reminder.report_due_today")):
+    for day, key in (
+        (d(8, 6), "reminder.report_due"),
+        (d(8, 8), "reminder.report_due"),
+        (d(8, 11), "reminder.report_due_today"),
+    ):
         assert kinds(queued[day]) == {(key, LEAD_A), (key, ASSIST)}
     params = {
         m.chat_id: m.payload["text_params"]
@@ -598,7 +605,7 @@ def test_summary_prints_every_count() -> None:
     summary = PassSummary(blue=2, supervision=1, notices=5)
     assert str(summary) == (
         "blue=2 yellow=0 supervision=1 escalated=0 follow_up_closed=0 phases_announced=0 "
-        "phase_reminders=0 digests=0 notices=5 errors=0"
+        "phase_reminders=0 rectification_reminders=0 digests=0 notices=5 errors=0"
     )
     assert summary.total == 3
     assert str(PassSummary(ran=False)).startswith("skipped")
@@ -659,3 +666,42 @@ async def test_due_cases_are_handled_in_batches_and_every_one_is_reminded(
     # a second pass the same day finds everything done
     again = await world.periodic.run(at(d(10, 10), 10, 30))
     assert again.supervision == 0
+
+
+async def test_rectification_deadlines_are_reminded_on_working_days_until_each_step_is_in(
+    world: World,
+) -> None:
+    async with world.uow() as uow:
+        open_rec = await uow.reports.add_recommendation(
+            Recommendation("discipline_commission", "窗口态度差", at(d(10, 8)), d(10, 14), d(10, 31))
+        )
+        await uow.reports.add_recommendation(
+            Recommendation("supervision_bureau", "已验收", at(d(10, 8)), d(10, 14), d(10, 31),
+                           status=RecommendationStatus.ACCEPTED)
+        )  # fmt: skip
+        await uow.commit()
+    # plan due Tuesday 10-14: three working days before is Friday 10-10, because Saturday 10-11
+    # was a make-up working day after the National Day holiday; one before is Monday 10-13
+    queued = await walk(world, d(10, 8), d(10, 14))
+    assert queued == {
+        d(10, 10): [("reminder.rectification_plan_due", LEAD_A)],
+        d(10, 13): [("reminder.rectification_plan_due", LEAD_A)],
+        d(10, 14): [("reminder.rectification_plan_due_today", LEAD_A)],
+    }
+    reminder = next(m for m in world.outbox() if m.payload["text_key"] == "reminder.rectification_plan_due")
+    assert reminder.payload["text_params"] == {"recommendation_id": open_rec.id, "due_date": "2014-10-14",
+                                               "days_left": 3}  # fmt: skip
+    assert reminder.payload["buttons"][0][0]["data"] == f"rc:open:{open_rec.id}"  # type: ignore[index]
+    # the plan is in: from now on the report's deadline (Friday 10-31) is reminded
+    async with world.uow() as uow:
+        rec = await uow.reports.get_recommendation(open_rec.id or 0)
+        assert rec is not None
+        rec.status = RecommendationStatus.PLAN_SUBMITTED
+        await uow.reports.update_recommendation(rec)
+        await uow.commit()
+    queued = await walk(world, d(10, 15), d(11, 3))
+    assert queued == {
+        d(10, 28): [("reminder.rectification_report_due", LEAD_A)],
+        d(10, 30): [("reminder.rectification_report_due", LEAD_A)],
+        d(10, 31): [("reminder.rectification_report_due_today", LEAD_A)],
+    }
