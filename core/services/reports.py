@@ -486,53 +486,87 @@ class ReportService:
     ) -> tuple[Recommendation, int]:
         """整改建议书 to one unit; its liaisons are told. Returns the recommendation and how many
         liaisons were told (0: the unit has no liaison yet, the office should invite one)."""
+        [(rec, told)] = await self.issue_recommendations(
+            office_user_id, [unit_id], problems, plan_due, report_due
+        )
+        return rec, told
+
+    async def issue_recommendations(
+        self, office_user_id: int, unit_ids: Sequence[str], problems: str, plan_due: date, report_due: date
+    ) -> list[tuple[Recommendation, int]]:
+        """The same 整改建议书 (the findings of a check, its deadlines) to several units at once
+        (stage 3: 对所有单位下发书面整改建议书), in one transaction: each unit gets its own
+        recommendation, with its own history, reminders and report-back. Returns, per unit in
+        the order given (duplicates dropped), the recommendation and how many liaisons were
+        told."""
         problems = _required_text(problems, "problems", MAX_PROBLEMS_TEXT)
-        self.plan.unit(unit_id)  # an id the plan does not know is NotFound
+        wanted = list(dict.fromkeys(unit_ids))
+        if not wanted:
+            raise ValidationFailed(field="units", reason="empty")
+        for unit_id in wanted:
+            self.plan.unit(unit_id)  # an id the plan does not know is NotFound
         check_rectification_dates(plan_due, report_due, self.today())
         now = self.clock.now()
+        issued: list[tuple[Recommendation, int]] = []
         async with self.uow() as uow:
             await self._require_office(uow, office_user_id)
-            if await uow.units.get(unit_id) is None:
-                raise NotFound(kind="unit", id=unit_id)
-            rec = await uow.reports.add_recommendation(
-                Recommendation(
-                    unit_id=unit_id,
-                    problems=problems,
-                    issued_at=now,
-                    plan_due=plan_due,
-                    report_due=report_due,
-                    issued_by=office_user_id,
+            for unit_id in wanted:
+                if await uow.units.get(unit_id) is None:
+                    raise NotFound(kind="unit", id=unit_id)
+                issued.append(
+                    await self._issue_one(uow, office_user_id, unit_id, problems, plan_due, report_due, now)
                 )
-            )
-            assert rec.id is not None
-            await uow.audit.add(
-                AuditEntry(
-                    actor_id=office_user_id,
-                    at=now,
-                    action=AUDIT_ISSUE,
-                    target=unit_id,
-                    details={
-                        "recommendation": rec.id,
-                        "plan_due": plan_due.isoformat(),
-                        "report_due": report_due.isoformat(),
-                    },
-                )
-            )
-            told = await tell_unit(
-                uow,
-                unit_id,
-                "rectification.notify_issued",
-                now,
-                params={
-                    "recommendation_id": rec.id,
-                    "problems": problems,
-                    "plan_due_date": plan_due.isoformat(),
-                    "report_due_date": report_due.isoformat(),
-                },
-                buttons=((Button("rectification.button_open", f"{CALLBACK_OPEN_RECOMMENDATION}{rec.id}"),),),
-                dedup_key=f"rec-issued:{rec.id}",
-            )
             await uow.commit()
+        return issued
+
+    async def _issue_one(
+        self,
+        uow: UnitOfWork,
+        office_user_id: int,
+        unit_id: str,
+        problems: str,
+        plan_due: date,
+        report_due: date,
+        now: datetime,
+    ) -> tuple[Recommendation, int]:
+        rec = await uow.reports.add_recommendation(
+            Recommendation(
+                unit_id=unit_id,
+                problems=problems,
+                issued_at=now,
+                plan_due=plan_due,
+                report_due=report_due,
+                issued_by=office_user_id,
+            )
+        )
+        assert rec.id is not None
+        await uow.audit.add(
+            AuditEntry(
+                actor_id=office_user_id,
+                at=now,
+                action=AUDIT_ISSUE,
+                target=unit_id,
+                details={
+                    "recommendation": rec.id,
+                    "plan_due": plan_due.isoformat(),
+                    "report_due": report_due.isoformat(),
+                },
+            )
+        )
+        told = await tell_unit(
+            uow,
+            unit_id,
+            "rectification.notify_issued",
+            now,
+            params={
+                "recommendation_id": rec.id,
+                "problems": problems,
+                "plan_due_date": plan_due.isoformat(),
+                "report_due_date": report_due.isoformat(),
+            },
+            buttons=((Button("rectification.button_open", f"{CALLBACK_OPEN_RECOMMENDATION}{rec.id}"),),),
+            dedup_key=f"rec-issued:{rec.id}",
+        )
         return rec, told
 
     # -- rectification: the unit answers --------------------------------------------------
@@ -856,5 +890,3 @@ def _timeliness_key(late: bool, previous: UnitReport | None) -> str:
     if late:
         return "rectification.status_late_again" if again else "rectification.status_late"
     return "rectification.status_on_time_again" if again else "rectification.status_on_time"
-
-

@@ -281,3 +281,45 @@ async def test_a_citizen_is_refused_the_office_commands(h: BotHarness) -> None:
     assert recs == [] and reports == []
     async with h.deps.uow() as uow:
         assert await uow.audit.list_recent() == []
+
+
+async def test_the_office_issues_one_recommendation_to_several_units_and_to_all(h: BotHarness) -> None:
+    await h.command(OFFICE, "rectify", "区财政局、audit_bureau, 财政局")  # names, ids, a repeat
+    assert "2 个单位（区财政局、区审计局）" in h.last_text()
+    await h.say(OFFICE, PROBLEMS)
+    await h.click(OFFICE, "rx:day:1:2026-11-30")
+    await h.say(OFFICE, "12月11日")
+    assert "2 个单位" in h.last_text()
+    await h.click(OFFICE, "rx:confirm")
+    assert says(h, "rectification.issued_many", count=2, first=1, last=2, told=2)
+    recs, _ = await state(h)
+    assert [(r.unit_id, r.problems, r.plan_due) for r in recs] == [
+        (UNIT, PROBLEMS, date(2026, 11, 30)),
+        (OTHER_UNIT, PROBLEMS, date(2026, 11, 30)),
+    ]
+    sent = await drain(h)
+    told = {c.chat_id for c in sent if c.method == "sendMessage" and PROBLEMS in (c.text or "")}
+    assert told == {LIAISON.id, STRANGER.id}  # each unit's own liaison, each its own number
+
+    await h.command(OFFICE, "rectify", "全部")
+    units = len(h.plan.units)
+    assert f"{units} 个单位" in h.last_text() and "等）" in h.last_text()
+    await h.say(OFFICE, PROBLEMS)
+    await h.click(OFFICE, "rx:day:1:2026-11-30")
+    await h.say(OFFICE, "12月11日")
+    await h.click(OFFICE, "rx:confirm")
+    text = h.last_text()
+    assert h.t("zh", "rectification.issued_many", count=units, first=3, last=units + 2, told=2) in text
+    assert f"以下 {units - 2} 个单位还没有联络员" in text
+    recs, _ = await state(h)
+    assert len(recs) == units + 2
+    async with h.deps.uow() as uow:
+        actions = [e.action for e in await uow.audit.list_recent(limit=500)]
+    assert actions.count("rectification.issue") == units + 2
+
+
+async def test_an_unknown_unit_in_a_list_stops_before_anything_is_asked(h: BotHarness) -> None:
+    await h.command(OFFICE, "rectify", "区财政局，不存在局")
+    assert says(h, "rectification.unknown_unit", unit="不存在局")
+    recs, _ = await state(h)
+    assert recs == []

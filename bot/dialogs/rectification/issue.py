@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Final
 
@@ -79,13 +79,25 @@ def parse_day(text: str, today: date) -> date | None:
     return day
 
 
+# /rectify all, /rectify 全部: every unit of the plan (the stage-3 整改建议书 to all units)
+ALL_UNITS: Final = frozenset({"all", "全部", "所有单位"})
+_SEPARATORS = re.compile(r"[,，、;；\s]+")
+UNITS_NAMED: Final = 5  # units listed by name in a summary; the rest are counted
+
+
 @dataclass(slots=True)
 class IssueDraft:
-    unit_id: str
+    unit_id: str  # the first (or only) unit
     step: int = PROBLEMS
     problems: str = ""
     plan_due: str | None = None  # ISO dates: the draft is JSON
     report_due: str | None = None
+    # several units at once (empty: just ``unit_id``); one recommendation each
+    unit_ids: list[str] = field(default_factory=list)
+
+    @property
+    def units(self) -> list[str]:
+        return self.unit_ids or [self.unit_id]
 
     def answer(self) -> str | None:
         return {PROBLEMS: self.problems or None, PLAN_DUE: self.plan_due, REPORT_DUE: self.report_due}.get(
@@ -104,16 +116,34 @@ async def rectify_start(update: Update, context: BotContext) -> int:
     if not wanted:
         await turn.send(turn.t("rectify_usage", units=Html(_unit_list(turn))))
         return END
-    unit_id = resolve_unit(plan, wanted)
-    if unit_id is None:
-        text = (
-            turn.t("unknown_unit", unit=wanted[:60])
-            + "\n\n"
-            + turn.t("rectify_usage", units=Html(_unit_list(turn)))
-        )
-        await turn.send(text)
-        return END
-    return await _ask_issue(turn, IssueDraft(unit_id=unit_id))
+    if wanted.casefold() in ALL_UNITS:
+        unit_ids = [u.id for u in plan.units]
+    else:
+        unit_ids = []
+        for part in (p for p in _SEPARATORS.split(wanted) if p):
+            unit_id = resolve_unit(plan, part)
+            if unit_id is None:
+                text = (
+                    turn.t("unknown_unit", unit=part[:60])
+                    + "\n\n"
+                    + turn.t("rectify_usage", units=Html(_unit_list(turn)))
+                )
+                await turn.send(text)
+                return END
+            unit_ids.append(unit_id)
+        unit_ids = list(dict.fromkeys(unit_ids))
+    draft = IssueDraft(unit_id=unit_ids[0], unit_ids=unit_ids if len(unit_ids) > 1 else [])
+    return await _ask_issue(turn, draft)
+
+
+def _units_label(turn: Turn, draft: IssueDraft) -> str:
+    """One unit's name, or "N 个单位（A、B、C、D、E 等）"."""
+    units = draft.units
+    if len(units) == 1:
+        return turn.unit(units[0])
+    names = turn.t("unit_separator").join(turn.unit(u) for u in units[:UNITS_NAMED])
+    key = "units_many" if len(units) <= UNITS_NAMED else "units_many_more"
+    return turn.t(key, count=len(units), names=names)
 
 
 def _unit_list(turn: Turn) -> str:
@@ -135,7 +165,7 @@ async def _ask_issue(turn: Turn, draft: IssueDraft, note: str = "") -> int:
         assert draft.plan_due is not None and draft.report_due is not None
         text = turn.t(
             "issue_summary",
-            unit=turn.unit(draft.unit_id),
+            unit=_units_label(turn, draft),
             problems=short(draft.problems),
             plan_due=turn.date(date.fromisoformat(draft.plan_due)),
             report_due=turn.date(date.fromisoformat(draft.report_due)),
@@ -144,7 +174,7 @@ async def _ask_issue(turn: Turn, draft: IssueDraft, note: str = "") -> int:
         await turn.send(with_note(note, text), InlineKeyboardMarkup(rows))
         return ISSUE_CONFIRM
     if draft.step == PROBLEMS:
-        text = turn.t("ask_problems", unit=turn.unit(draft.unit_id), max=MAX_PROBLEMS_TEXT)
+        text = turn.t("ask_problems", unit=_units_label(turn, draft), max=MAX_PROBLEMS_TEXT)
     else:
         base = today if draft.step == PLAN_DUE else date.fromisoformat(draft.plan_due or today.isoformat())
         counts = PLAN_SUGGESTIONS if draft.step == PLAN_DUE else REPORT_SUGGESTIONS
@@ -249,9 +279,9 @@ async def _issue(turn: Turn, draft: IssueDraft) -> int:
     assert draft.plan_due is not None and draft.report_due is not None
     deps = turn.context.deps
     try:
-        rec, told = await report_service(deps).issue_recommendation(
+        issued = await report_service(deps).issue_recommendations(
             turn.user_id,
-            draft.unit_id,
+            draft.units,
             draft.problems,
             date.fromisoformat(draft.plan_due),
             date.fromisoformat(draft.report_due),
@@ -266,9 +296,19 @@ async def _issue(turn: Turn, draft: IssueDraft) -> int:
         return await _ask_issue(turn, draft, turn.error(err))
     deps.wake_sender()
     drop_draft(turn.context, ISSUE_KEY)
-    text = turn.t("issued", recommendation_id=rec.id, unit=turn.unit(draft.unit_id), told=told)
-    if not told:
-        text += "\n\n" + turn.t("no_liaison", unit_id=draft.unit_id)
+    if len(issued) == 1:
+        [(rec, told)] = issued
+        text = turn.t("issued", recommendation_id=rec.id, unit=turn.unit(draft.unit_id), told=told)
+        if not told:
+            text += "\n\n" + turn.t("no_liaison", unit_id=draft.unit_id)
+    else:
+        first, last = issued[0][0].id, issued[-1][0].id
+        told_all = sum(told for _, told in issued)
+        text = turn.t("issued_many", count=len(issued), first=first, last=last, told=told_all)
+        silent = [rec.unit_id for rec, told in issued if not told]
+        if silent:
+            names = turn.t("unit_separator").join(turn.unit(u) for u in silent)
+            text += "\n\n" + turn.t("no_liaison_many", count=len(silent), units=names)
     await turn.send(text)
     return END
 
