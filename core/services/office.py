@@ -84,6 +84,7 @@ AUDIT_REOPEN = "case.reopen"
 AUDIT_FINDING = "case.finding"
 AUDIT_SPOT_CHECK = "spot_check"
 AUDIT_BROADCAST = "broadcast"
+AUDIT_CASE_NOTICE = "case.notice"
 AUDIT_MEMBER_ADD = "office.add_member"
 AUDIT_MEMBER_REMOVE = "office.remove_member"
 AUDIT_MARK_TARGET = "case.mark_target"
@@ -93,6 +94,7 @@ AUDIT_CLEAR_CANDIDATES = "case.clear_candidates"
 RECLASSIFY_EVENT = "reclassify"
 OUTCOME_EVENT = "outcome"
 TYPICAL_EVENT = "typical"
+NOTICE_EVENT = "notice"  # a 通报 of the case went to the units
 SUPERVISION_EVENT = "supervision"  # as the periodic pass's 督办通知, with data["manual"]
 SPOT_CHECK_EVENT = "spot_check"
 REOPEN_REQUESTED_EVENT = "reopen_requested"  # core.services.follow_up writes it
@@ -871,6 +873,57 @@ class OfficeService:
                 )
             details: dict[str, object] = {"recipients": sent, "text": text}
             await self._audit(uow, office_user, now, AUDIT_BROADCAST, unit_id or "*", details)
+            await uow.commit()
+        return Broadcast(sent, unit_id)
+
+    async def notice_case(
+        self, office_user: int, case_id: int, *, positive: bool, text: str, unit_id: str | None = None
+    ) -> Broadcast:
+        """典型案件通报 (保障措施 四): a typical case, negative or positive, made known to every
+        unit's liaisons (or one unit's) with the office's words. It carries the case's number,
+        area, handling units and outcome, never the complainant nor the citizen's own words
+        (they may name them). The case becomes typical, and the history and audit trail say
+        who was told."""
+        text = clean_text(text, limit=MAX_BROADCAST)
+        if not text:
+            raise ValidationFailed(field="text", reason="empty")
+        if unit_id is not None:
+            unit_id = self._unit(unit_id)
+        now = self.clock.now()
+        key = "office.case_notice_positive" if positive else "office.case_notice_negative"
+        async with self.uow() as uow:
+            await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id)
+            assert case.id is not None
+            if not case.typical:
+                case.typical = True
+                await uow.cases.update(case)
+            units = [unit_id] if unit_id else sorted({li.unit_id for li in await uow.liaisons.list_active()})
+            event = await uow.events.add(
+                CaseEvent(
+                    case.id,
+                    now,
+                    Actor.OFFICE,
+                    str(office_user),
+                    NOTICE_EVENT,
+                    Visibility.INTERNAL,
+                    text=text,
+                    data={"positive": positive, "to": unit_id or "*", "units": units},
+                )
+            )
+            params: dict[str, JsonScalar | list[str]] = {
+                "tracking_no": case.tracking_no,
+                "case_area": case.area or "",
+                "lead_units": list(case.lead_unit_ids),
+                "text": text,
+            }
+            sent = 0
+            for unit in units:
+                sent += await tell_unit(
+                    uow, unit, key, now, params=params, dedup_key=f"case-notice:{case.id}:{event.id}:{unit}"
+                )
+            details: dict[str, object] = {"positive": positive, "to": unit_id or "*", "recipients": sent}
+            await self._audit(uow, office_user, now, AUDIT_CASE_NOTICE, case.tracking_no, details)
             await uow.commit()
         return Broadcast(sent, unit_id)
 

@@ -51,6 +51,7 @@ from bot.handlers.office.access import EXTENSION_PATTERN as EXTENSION_PATTERN
 from bot.handlers.office.api_keys import apikey_command as apikey_command
 from bot.handlers.office.broadcasts import broadcast_command as broadcast_command
 from bot.handlers.office.broadcasts import members_command as members_command
+from bot.handlers.office.broadcasts import notice_command as notice_command
 from bot.handlers.office.card import PRIVATE_CARD_LINK as PRIVATE_CARD_LINK
 from bot.handlers.office.card import case_office_command as case_office_command
 from bot.handlers.office.card import private_card_start as private_card_start

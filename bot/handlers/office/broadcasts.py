@@ -23,8 +23,9 @@ from bot.i18n import Html, language_for
 from bot.language import stored_language
 from bot.pending_input import Question
 from bot.replies import reply
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from core.services.office import MAX_BROADCAST
+from core.tracking import parse_tracking_no
 
 log = logging.getLogger(__name__)
 
@@ -190,3 +191,48 @@ async def _reset_menu(context: BotContext, user_id: int) -> None:
 
 
 QUESTIONS: Final = (Question(BROADCAST, None, "office.cancelled"),)
+
+
+_POSITIVE = frozenset({"正面", "表扬", "positive", "good", "+"})
+_NEGATIVE = frozenset({"反面", "批评", "negative", "bad", "-"})
+
+
+@office_only
+async def notice_command(update: Update, context: BotContext, user_id: int, lang: str) -> None:
+    """/notice NUMBER 反面|正面 [UNIT] TEXT: 典型案件通报 to every liaison (or one unit's). The
+    notice names the case, its area and handling units and carries the office's words, never
+    the complainant nor the citizen's text."""
+    deps = context.deps
+    parts = command_text(update).split(maxsplit=3)
+    usage = deps.catalogue.t(lang, "office.case_notice_usage", limit=MAX_BROADCAST)
+    if len(parts) < 3 or parts[1].casefold() not in _POSITIVE | _NEGATIVE:
+        await reply(update, context, usage)
+        return
+    positive = parts[1].casefold() in _POSITIVE
+    unit_id = find_unit(deps.plan, parts[2])
+    text = parts[3] if unit_id is not None and len(parts) > 3 else " ".join(parts[2:])
+    if unit_id is not None and len(parts) == 3:
+        await reply(update, context, usage)
+        return
+    try:
+        tracking_no = str(parse_tracking_no(parts[0][:40], lenient=True))
+        found = await deps.services.office.case_by_number(user_id, tracking_no)
+        assert found.id is not None
+        sent = await deps.services.office.notice_case(
+            user_id, found.id, positive=positive, text=text, unit_id=unit_id
+        )
+    except NotFound:
+        await reply(update, context, deps.catalogue.t(lang, "office.case_not_found"))
+        return
+    except DomainError as error:
+        await reply(update, context, error_text(deps, lang, error))
+        return
+    deps.wake_sender()
+    to = unit_name(deps.plan, lang, unit_id) if unit_id else deps.catalogue.t(lang, "office.case_notice_all")
+    await reply(
+        update,
+        context,
+        deps.catalogue.t(
+            lang, "office.case_notice_sent", tracking_no=tracking_no, to=to, count=sent.recipients
+        ),
+    )

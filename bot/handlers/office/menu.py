@@ -32,6 +32,7 @@ OFFICE_COMMANDS: Final = (
     "supervise",
     "spotcheck",
     "broadcast",
+    "notice",
     "members",
     "failed",
     "invite",
