@@ -239,6 +239,7 @@ def register_handlers(application: BotApplication) -> None:
     add(CommandHandler("spotcheck", office.spotcheck_command))
     add(CommandHandler("broadcast", office.broadcast_command))
     add(CommandHandler("notice", office.notice_command))  # 典型案件通报
+    add(CommandHandler("accountability", office.accountability_command))  # 案件查办
     add(CommandHandler("members", office.members_command))
     add(CommandHandler("failed", office.failed_command))
     # the Open311 API's keys (web/open311): issue (private chat only), list, revoke

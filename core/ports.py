@@ -29,7 +29,7 @@ from core.audit import AuditEntry
 from core.cases import Case, CaseEvent
 from core.directory import Citizen, InviteCode, Liaison, OfficeMember, UnitRecord, UnitRole, UserRecord
 from core.outbox import OutboxMessage, OutboxState
-from core.reports import Recommendation, RecommendationStatus, ReportKind, UnitReport
+from core.reports import AccountabilityRecord, Recommendation, RecommendationStatus, ReportKind, UnitReport
 from core.states import CaseState
 from core.web_access import WebLink, WebSession
 
@@ -383,6 +383,12 @@ class ReportRepository(Protocol):
     async def list_recommendations(
         self, *, unit_id: str | None = None, statuses: Collection[RecommendationStatus] | None = None
     ) -> builtins.list[Recommendation]: ...
+
+    async def add_accountability(self, record: AccountabilityRecord) -> AccountabilityRecord: ...
+
+    async def list_accountability(self, *, unit_id: str | None = None) -> builtins.list[AccountabilityRecord]:
+        """Oldest first."""
+        ...
 
 
 class AttachmentRepository(Protocol):

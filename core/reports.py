@@ -3,7 +3,7 @@ rectification recommendations (整改建议书), SPEC §5."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -71,4 +71,39 @@ class Recommendation:
     report_due: date
     issued_by: int | None = None
     status: RecommendationStatus = RecommendationStatus.ISSUED
+    id: int | None = None
+
+
+class AccountabilityOutcome(StrEnum):
+    """How a unit or its people were held to account (保障措施 三, 案件查办), mildest first."""
+
+    CRITICISM = "criticism"  # 批评教育
+    ADMONITION = "admonition"  # 诫勉谈话
+    CIRCULATED = "circulated"  # 通报批评
+    ORGANISATIONAL = "organisational"  # 组织处理（调整岗位、停职检查等）
+    SANCTION = "sanction"  # 党纪政务处分
+    REFERRAL = "referral"  # 移送司法机关
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Someone held to account, by role in the unit (一把手, 分管领导, 窗口工作人员) and name:
+    a public servant, never a complainant."""
+
+    role: str
+    name: str = ""
+
+
+@dataclass(slots=True)
+class AccountabilityRecord:
+    """案件查办: a unit that did not cooperate, hid problems, faked reports or failed its tasks,
+    the people concerned, the facts, the cases it rests on and what came of it."""
+
+    unit_id: str
+    facts: str
+    outcome: AccountabilityOutcome
+    recorded_at: datetime
+    people: list[Person] = field(default_factory=list)
+    case_numbers: list[str] = field(default_factory=list)
+    recorded_by: int | None = None
     id: int | None = None

@@ -390,6 +390,21 @@ class RecommendationRow(Base):
     status: Mapped[str] = mapped_column(String(24), index=True)
 
 
+
+class AccountabilityRow(Base):
+    """案件查办: an accountability record against a unit (core.reports.AccountabilityRecord)."""
+
+    __tablename__ = "accountability_records"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), index=True)
+    facts: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(24))
+    people: Mapped[list[dict[str, str]]] = mapped_column(JsonType, default=list)
+    case_numbers: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[int | None] = mapped_column(BigInteger)
+
 class AttachmentRow(Base):
     __tablename__ = "attachments"
 

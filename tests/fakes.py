@@ -29,7 +29,7 @@ from core.directory import Citizen, InviteCode, Liaison, OfficeMember, UnitRecor
 from core.errors import NotFound
 from core.outbox import OutboxMessage, OutboxState
 from core.ports import UnitOfWorkFactory
-from core.reports import Recommendation, RecommendationStatus, ReportKind, UnitReport
+from core.reports import AccountabilityRecord, Recommendation, RecommendationStatus, ReportKind, UnitReport
 from core.states import CaseState
 from core.web_access import WebLink, WebSession
 
@@ -75,6 +75,7 @@ class FakeStore:
     outbox: dict[int, OutboxMessage] = field(default_factory=dict)
     reports: dict[int, UnitReport] = field(default_factory=dict)
     recommendations: dict[int, Recommendation] = field(default_factory=dict)
+    accountability: dict[int, AccountabilityRecord] = field(default_factory=dict)
     attachments: dict[int, Attachment] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     counters: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -679,6 +680,17 @@ class FakeReportRepository(_Repo):
             if (unit_id is None or r.unit_id == unit_id) and (statuses is None or r.status in statuses)
         ]
         return [_copy(r) for r in sorted(found, key=lambda r: (r.issued_at, r.id or 0))]
+
+    async def add_accountability(self, record: AccountabilityRecord) -> AccountabilityRecord:
+        self.store.require_units(record.unit_id)
+        stored = _stored(record)
+        record.id = stored.id = self.store.next_id("accountability")
+        self.store.accountability[stored.id] = stored
+        return _copy(stored)
+
+    async def list_accountability(self, *, unit_id: str | None = None) -> builtins.list[AccountabilityRecord]:
+        found = [r for r in self.store.accountability.values() if unit_id is None or r.unit_id == unit_id]
+        return [_copy(r) for r in sorted(found, key=lambda r: (r.recorded_at, r.id or 0))]
 
 
 class FakeAttachmentRepository(_Repo):

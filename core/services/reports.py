@@ -34,6 +34,9 @@ from core.plan import Deliverable, DeliverableKind, Phase, Plan, Producer
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.reports import (
     CALLBACK_OPEN_RECOMMENDATION,
+    AccountabilityOutcome,
+    AccountabilityRecord,
+    Person,
     Recommendation,
     RecommendationStatus,
     ReportKind,
@@ -43,6 +46,7 @@ from core.reports import (
 from core.roles import Roles, resolve_roles
 from core.services.complaints import clean_text
 from core.services.workflow import tell_unit
+from core.states import CaseState
 
 # Limits told to the liaison up front. Texts are summaries (the formal report is the file) and
 # must fit, together, in one Telegram message (4096 characters) for the office: three of them
@@ -80,6 +84,7 @@ CALLBACK_START_SELF_INSPECTION = "si:start"
 
 # Audit actions (office actions only; submissions are their own history rows).
 AUDIT_ISSUE = "rectification.issue"
+AUDIT_ACCOUNTABILITY = "accountability.record"
 AUDIT_ACCEPT = "report.accept"
 AUDIT_SEND_BACK = "report.send_back"
 
@@ -783,6 +788,54 @@ class ReportService:
         return rec
 
     # -- history ----------------------------------------------------------------------------
+
+    # -- accountability (案件查办) -----------------------------------------------------------
+
+    async def record_accountability(
+        self,
+        office_user_id: int,
+        unit_id: str,
+        outcome: AccountabilityOutcome,
+        facts: str,
+        *,
+        people: Sequence[Person] = (),
+        case_numbers: Sequence[str] = (),
+    ) -> AccountabilityRecord:
+        """An accountability record against a unit: the facts, the people by role, the cases it
+        rests on (each must exist), the outcome. Office only; audited."""
+        facts = _required_text(facts, "facts", MAX_PROBLEMS_TEXT)
+        self.plan.unit(unit_id)
+        cleaned = [Person(clean_text(p.role, limit=40), clean_text(p.name, limit=40)) for p in people]
+        now = self.clock.now()
+        async with self.uow() as uow:
+            await self._require_office(uow, office_user_id)
+            numbers = list(dict.fromkeys(case_numbers))
+            for number in numbers:
+                found = await uow.cases.get_by_tracking_no(number)
+                if found is None or found.state is CaseState.DRAFT:
+                    raise NotFound(kind="case", tracking_no=number)
+            record = await uow.reports.add_accountability(
+                AccountabilityRecord(
+                    unit_id=unit_id,
+                    facts=facts,
+                    outcome=outcome,
+                    recorded_at=now,
+                    people=[p for p in cleaned if p.role],
+                    case_numbers=numbers,
+                    recorded_by=office_user_id,
+                )
+            )
+            details: dict[str, object] = {"record": record.id, "outcome": outcome.value, "cases": numbers}
+            await uow.audit.add(AuditEntry(office_user_id, now, AUDIT_ACCOUNTABILITY, unit_id, details))
+            await uow.commit()
+        return record
+
+    async def accountability(
+        self, office_user_id: int, unit_id: str | None = None
+    ) -> list[AccountabilityRecord]:
+        async with self.uow() as uow:
+            await self._require_office(uow, office_user_id)
+            return await uow.reports.list_accountability(unit_id=unit_id)
 
     async def history(self, viewer_id: int, unit_id: str | None = None) -> tuple[str, list[HistoryEntry]]:
         """A unit's report history, oldest first: the office may ask for any unit, a liaison

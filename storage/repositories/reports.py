@@ -10,8 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound
-from core.reports import Recommendation, RecommendationStatus, ReportKind, ReportStatus, UnitReport
-from storage.models import RecommendationRow, UnitReportRow
+from core.reports import (
+    AccountabilityOutcome,
+    AccountabilityRecord,
+    Person,
+    Recommendation,
+    RecommendationStatus,
+    ReportKind,
+    ReportStatus,
+    UnitReport,
+)
+from storage.models import AccountabilityRow, RecommendationRow, UnitReportRow
 
 _FRESH = {"populate_existing": True}
 _REPORT_FIELDS = (
@@ -129,3 +138,37 @@ class SqlReportRepository:
             stmt = stmt.where(RecommendationRow.status.in_([s.value for s in statuses]))
         stmt = stmt.order_by(RecommendationRow.issued_at, RecommendationRow.id)
         return [_rec(r) for r in (await self._session.execute(stmt, execution_options=_FRESH)).scalars()]
+
+    async def add_accountability(self, record: AccountabilityRecord) -> AccountabilityRecord:
+        row = AccountabilityRow(
+            unit_id=record.unit_id,
+            facts=record.facts,
+            outcome=record.outcome.value,
+            people=[{"role": p.role, "name": p.name} for p in record.people],
+            case_numbers=list(record.case_numbers),
+            recorded_at=record.recorded_at,
+            recorded_by=record.recorded_by,
+        )
+        self._session.add(row)
+        await self._session.flush()
+        return _accountability(row)
+
+    async def list_accountability(self, *, unit_id: str | None = None) -> builtins.list[AccountabilityRecord]:
+        stmt = select(AccountabilityRow)
+        if unit_id is not None:
+            stmt = stmt.where(AccountabilityRow.unit_id == unit_id)
+        stmt = stmt.order_by(AccountabilityRow.recorded_at, AccountabilityRow.id)
+        return [_accountability(r) for r in (await self._session.execute(stmt)).scalars()]
+
+
+def _accountability(row: AccountabilityRow) -> AccountabilityRecord:
+    return AccountabilityRecord(
+        unit_id=row.unit_id,
+        facts=row.facts,
+        outcome=AccountabilityOutcome(row.outcome),
+        recorded_at=row.recorded_at,
+        people=[Person(str(p.get("role", "")), str(p.get("name", ""))) for p in row.people],
+        case_numbers=list(row.case_numbers),
+        recorded_by=row.recorded_by,
+        id=row.id,
+    )

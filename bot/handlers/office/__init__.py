@@ -48,6 +48,7 @@ from typing import Final
 from bot.handlers.office import broadcasts, reasons
 from bot.handlers.office.access import CALLBACK_PATTERN as CALLBACK_PATTERN
 from bot.handlers.office.access import EXTENSION_PATTERN as EXTENSION_PATTERN
+from bot.handlers.office.accountability import accountability_command as accountability_command
 from bot.handlers.office.api_keys import apikey_command as apikey_command
 from bot.handlers.office.broadcasts import broadcast_command as broadcast_command
 from bot.handlers.office.broadcasts import members_command as members_command

@@ -33,6 +33,7 @@ OFFICE_COMMANDS: Final = (
     "spotcheck",
     "broadcast",
     "notice",
+    "accountability",
     "members",
     "failed",
     "invite",
