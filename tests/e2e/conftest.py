@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,12 +38,21 @@ def clean_env(**overrides: str) -> dict[str, str]:
 
 
 async def run_bot(
-    *args: str, env: dict[str, str], cwd: Path, timeout: float = 60  # noqa: ASYNC109
+    *args: str,
+    env: dict[str, str],
+    cwd: Path,
+    timeout: float = 60,  # noqa: ASYNC109
 ) -> Finished:
     """``python -m bot ARGS`` to completion."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
-        env=env, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
@@ -52,6 +62,17 @@ async def run_bot(
         raise
     assert proc.returncode is not None
     return Finished(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
+async def stop_process(proc: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
+    """SIGTERM (a clean stop), or SIGKILL after 30 s; the process's stdout and stderr."""
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return await asyncio.wait_for(proc.communicate(), 30)
+    except TimeoutError:
+        proc.kill()
+        return await proc.communicate()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import Catalogue
-from tests.e2e.conftest import TOKEN, clean_env, run_bot
+from tests.e2e.conftest import TOKEN, clean_env, run_bot, stop_process
 from tests.support.botapi_standin import BotApiStandin, SentMessage
 from tests.support.updates import TgUser, UpdateFactory
 
@@ -178,13 +177,7 @@ async def test_a_complaint_is_filed_signed_for_answered_and_rated(workdir: Path)
             to_liaison = " ".join(str(m.params) for m in api.sent_to(LIAISON.id))
             assert str(CITIZEN.id) not in to_liaison
         finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                _, err = await asyncio.wait_for(proc.communicate(), 30)
-            except TimeoutError:
-                proc.kill()
-                _, err = await proc.communicate()
+            _, err = await stop_process(proc)
         stderr = err.decode("utf-8", "replace")
 
     assert proc.returncode == 0, stderr

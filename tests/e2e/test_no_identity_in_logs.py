@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import signal
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from telegram import Update
 
 from bot.i18n import Catalogue
-from tests.e2e.conftest import TOKEN, clean_env, run_bot
+from tests.e2e.conftest import TOKEN, clean_env, run_bot, stop_process
 from tests.e2e.test_case_lifecycle import CODE, DESCRIPTION, REPLY, TRACKING, Chat
 from tests.support.botapi_standin import BotApiStandin
 from tests.support.updates import TgUser, UpdateFactory
@@ -139,13 +138,7 @@ async def test_a_whole_case_at_debug_level_leaves_no_identity_in_the_log(workdir
                 citizen.command("help")
             await citizen.expect_text(catalogue.t("zh", "throttle.slow_down"))
         finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                out, err = await asyncio.wait_for(proc.communicate(), 30)
-            except TimeoutError:
-                proc.kill()
-                out, err = await proc.communicate()
+            out, err = await stop_process(proc)
 
     log = out.decode("utf-8", "replace") + err.decode("utf-8", "replace")
     (workdir / "bot.log").write_text(log, encoding="utf-8")  # kept in tmp_path for a failing run

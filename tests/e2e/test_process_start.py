@@ -6,7 +6,6 @@ import asyncio
 import ctypes
 import hashlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from core.services.complaints import ComplaintDraft
 from core.services.units import sync_plan_units
 from storage.db import make_engine, make_session_factory
 from storage.uow import sql_uow_factory
-from tests.e2e.conftest import PLAN_FILE, TOKEN, Finished, clean_env, run_bot
+from tests.e2e.conftest import PLAN_FILE, TOKEN, Finished, clean_env, run_bot, stop_process
 from tests.support.botapi_standin import BotApiStandin
 from tests.support.harness import make_test_settings
 from tests.support.updates import ZH_USER, UpdateFactory, payload
@@ -48,13 +47,7 @@ async def test_the_bot_answers_start_over_http_and_stops_cleanly(workdir: Path) 
             api.push_update(UpdateFactory().command(ZH_USER, "start"))
             intro = await api.wait_for_message(ZH_USER.id, lambda m: "2540084" in m.text, timeout=30)
         finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                _, err = await asyncio.wait_for(proc.communicate(), 30)
-            except TimeoutError:
-                proc.kill()
-                _, err = await proc.communicate()
+            _, err = await stop_process(proc)
         stderr = err.decode("utf-8", "replace")
 
     assert intro.method == "sendMessage"
@@ -158,13 +151,7 @@ async def test_webhook_mode_registers_the_hook_and_answers_posted_updates(workdi
                 assert posted.status_code == 200
             reply = await api.wait_for_message(ZH_USER.id, timeout=30)
         finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                _, err = await asyncio.wait_for(proc.communicate(), 30)
-            except TimeoutError:
-                proc.kill()
-                _, err = await proc.communicate()
+            _, err = await stop_process(proc)
 
     assert "/lang" in reply.text
     assert len(api.sent_to(ZH_USER.id)) == 1  # the forged post was not processed

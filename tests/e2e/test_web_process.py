@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import PLAN_FILE, TOKEN, clean_env, run_bot
+from tests.e2e.conftest import PLAN_FILE, TOKEN, clean_env, run_bot, stop_process
 from tests.support.botapi_standin import BotApiStandin
 from tests.support.updates import TgUser, UpdateFactory
 
@@ -29,13 +29,7 @@ def free_port() -> int:
 
 
 async def stop(proc: asyncio.subprocess.Process) -> tuple[int, str]:
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        _, err = await asyncio.wait_for(proc.communicate(), 30)
-    except TimeoutError:
-        proc.kill()
-        _, err = await proc.communicate()
+    _, err = await stop_process(proc)
     return proc.returncode or 0, err.decode("utf-8", "replace")
 
 
