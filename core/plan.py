@@ -316,6 +316,25 @@ class ClassifierSettings:
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
+class AssessmentPart(StrEnum):
+    """The parts of the year-end assessment (core.assessment computes them)."""
+
+    ANSWERED_ON_TIME = "answered_on_time"
+    SATISFACTION = "satisfaction"
+    REOPEN = "reopen"
+    REPORTS_ON_TIME = "reports_on_time"
+    ACCOUNTABILITY = "accountability"
+
+
+DEFAULT_WEIGHTS: tuple[tuple[AssessmentPart, int], ...] = (
+    (AssessmentPart.ANSWERED_ON_TIME, 30),
+    (AssessmentPart.SATISFACTION, 30),
+    (AssessmentPart.REOPEN, 10),
+    (AssessmentPart.REPORTS_ON_TIME, 20),
+    (AssessmentPart.ACCOUNTABILITY, 10),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     schema_version: int
@@ -325,6 +344,8 @@ class Plan:
     phases: tuple[Phase, ...]
     out_of_scope: OutOfScope
     classifier: ClassifierSettings
+    # [assessment]: the year-end assessment's parts and weights (core.assessment), summing to 100
+    assessment: tuple[tuple[AssessmentPart, int], ...] = DEFAULT_WEIGHTS
 
     @property
     def start(self) -> date:
@@ -420,7 +441,9 @@ _E = TypeVar("_E", bound=StrEnum)
 _MISSING = object()
 
 # The keys each table may hold; anything else is reported as a typo.
-_TOP_KEYS = ("schema_version", "campaign", "areas", "units", "phases", "out_of_scope", "classifier")
+_TOP_KEYS = (
+    "schema_version", "campaign", "areas", "units", "phases", "out_of_scope", "classifier", "assessment"
+)  # fmt: skip
 _CAMPAIGN_KEYS = (
     "id",
     "title",
@@ -716,6 +739,7 @@ class _Reader:
         phases = self.phases(raw)
         out_of_scope = self.out_of_scope(self.table(raw, "", "out_of_scope"))
         classifier = self.classifier(self.table(raw, "", "classifier"))
+        assessment = self.assessment(raw.get("assessment"))
         if self.issues:
             raise PlanError(self.issues)
         # Each of these is None only when its table was missing, which was noted above.
@@ -728,7 +752,33 @@ class _Reader:
             phases=phases,
             out_of_scope=out_of_scope,
             classifier=classifier,
+            assessment=assessment,
         )
+
+    def assessment(self, raw: object) -> tuple[tuple[AssessmentPart, int], ...]:
+        """[assessment]: optional; each part a whole number of points, 0 to leave it out, all
+        summing to 100. Missing: the default weights."""
+        path = "assessment"
+        if raw is None:
+            return DEFAULT_WEIGHTS
+        if not isinstance(raw, Mapping):
+            self.fail(path, f"expected a table, got {_type_name(raw)}")
+            return DEFAULT_WEIGHTS
+        self.known_keys(raw, path, tuple(p.value for p in AssessmentPart))
+        weights: list[tuple[AssessmentPart, int]] = []
+        for part in AssessmentPart:
+            value = raw.get(part.value, 0)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                self.fail(
+                    _key(path, part.value), f"expected a whole number of points (0 or more), got {value!r}"
+                )
+                continue
+            if value:
+                weights.append((part, value))
+        total = sum(w for _, w in weights)
+        if total != 100:
+            self.fail(path, f"the weights must sum to 100, got {total}")
+        return tuple(weights)
 
     def units(self, raw: Mapping[str, Any]) -> tuple[Unit, ...]:
         rows = self.tables(raw, "", "units")
@@ -1009,6 +1059,12 @@ _LABELS = {
     "phases": ("工作步骤", "Phases"),
     "coverage": ("自查面", "self-inspection coverage"),
     "units": ("单位", "Units"),
+    "assessment": ("年终绩效评估权重", "Year-end assessment weights"),
+    "answered_on_time": ("按时办结", "answered on time"),
+    "satisfaction": ("群众满意", "satisfaction"),
+    "reopen": ("未重新办理", "not reopened"),
+    "reports_on_time": ("材料按时报送", "reports on time"),
+    "accountability": ("未被问责", "no accountability"),
     "no_date": ("日期另定", "date set case by case"),
     "by_office": ("办公室", "office"),
     "by_units": ("各单位", "units"),
@@ -1065,4 +1121,6 @@ def plan_summary(plan: Plan, lang: str = "zh") -> str:
             name = deliverable.name if zh else deliverable.name_en
             lines.append(f"     - {name} ({t['by_' + deliverable.by]}, {due})")
     lines += ["", f"{t['units']}: {len(plan.units)}"]
+    weights = t["sep"].join(f"{t[part.value]} {weight}" for part, weight in plan.assessment)
+    lines += ["", f"{t['assessment']}: {weights}"]
     return "\n".join(lines)

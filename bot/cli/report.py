@@ -1,5 +1,5 @@
-"""``python -m bot report {digest,scoreboard,export} [--period ...] [--now ...] [--area ID]
-[--unit ID] --out DIR``: the office's reports as files, from cron or by hand.
+"""``python -m bot report {digest,scoreboard,export,yearend} [--period ...] [--now ...] [--area ID]
+[--unit ID] [--year YYYY] --out DIR``: the office's reports as files, from cron or by hand.
 
 - ``digest``: the digest text (``.txt`` and ``.html``), its chart (``.png``), its tables
   (``.xlsx`` and one ``.csv`` each). ``--period daily`` (default) or a single day gives the
@@ -7,6 +7,9 @@
 - ``scoreboard``: the same four for the unit scoreboard (default: the whole campaign).
 - ``export``: cases, events and the scoreboard as one ``.xlsx`` and three ``.csv`` (default:
   the whole campaign), without the complainants' identity, without a row limit.
+- ``yearend``: the year-end assessment (``--year``, default the current one): every unit's
+  composite and rank with the figures of each part (``.xlsx``), a printable ``.html`` page with
+  the ranking chart and a line for each unit's signature, and the chart (``.png``).
 
 Reads only (a read-only session); writes nothing to the database.
 """
@@ -33,6 +36,7 @@ from bot.cli.common import (
 from bot.i18n import LANGUAGES, Catalogue
 from bot.reports.build import Report, Reports, digest_kind_for
 from bot.reports.text import as_html_page, as_plain
+from bot.reports.yearend import build_yearend, write_yearend
 from bot.settings import Settings
 from core.calendar import WorkingDays
 from core.deadlines import DeadlineRules
@@ -41,9 +45,9 @@ from core.stats import PERIOD_WORDS, ExportFilter, Period, PeriodKind, parse_per
 from core.unit_lookup import find_unit
 from storage.db import make_engine, make_session_factory
 
-WHAT = ("digest", "scoreboard", "export")
+WHAT = ("digest", "scoreboard", "export", "yearend")
 DEFAULT_PERIOD = {"digest": PeriodKind.DAILY.value, "scoreboard": PeriodKind.CAMPAIGN.value,
-                  "export": PeriodKind.CAMPAIGN.value}  # fmt: skip
+                  "export": PeriodKind.CAMPAIGN.value, "yearend": PeriodKind.CAMPAIGN.value}  # fmt: skip
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +63,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="as if it were this time, e.g. 2026-11-23T08:00:00+08:00 (without an offset: local "
         "time in TIMEZONE); default: the current time",
     )
+    parser.add_argument("--year", type=int, help="yearend: the year assessed (default: the current one)")
     parser.add_argument("--area", help="only this area (its id in the plan, e.g. conduct)")
     parser.add_argument("--unit", help="only this unit (its id or name in the plan)")
     parser.add_argument("--lang", choices=LANGUAGES, default="zh", help="language of the report (default zh)")
@@ -74,6 +79,7 @@ class Options:
     unit: str | None
     lang: str
     out: Path
+    year: int | None = None
 
 
 def _options(args: argparse.Namespace, settings: Settings, plan: Plan) -> Options:
@@ -94,7 +100,7 @@ def _options(args: argparse.Namespace, settings: Settings, plan: Plan) -> Option
         unit = find_unit(plan, args.unit)
         if unit is None:
             raise CliExit(f"--unit: no unit {args.unit!r} in the plan", EXIT_CONFIG)
-    return Options(args.what, period, today, args.area, unit, args.lang, args.out)
+    return Options(args.what, period, today, args.area, unit, args.lang, args.out, args.year)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,6 +125,11 @@ async def _report(settings: Settings, plan: Plan, o: Options) -> list[Path]:
             Catalogue.load(),
         )
         await asyncio.to_thread(o.out.mkdir, parents=True, exist_ok=True)
+        if o.what == "yearend":
+            rules = DeadlineRules(WorkingDays(), settings.tz)
+            year = o.year or o.today.year
+            yearend = await build_yearend(reports.session_factory, plan, rules, year, o.today)
+            return await asyncio.to_thread(write_yearend, yearend, reports.labels(o.lang), o.out)
         if o.what == "export":
             report = await reports.export(
                 ExportFilter(o.period, o.area, o.unit), o.today, o.out, lang=o.lang, xlsx=True, with_csv=True
