@@ -47,7 +47,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mutabl
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ConversationHandler, Job, JobQueue
 from telegram.ext._handlers.conversationhandler import PendingState
@@ -181,10 +181,10 @@ class DialogTurns:
             except Exception:
                 # python-telegram-bot hands handler errors to the error handler, so this is
                 # rare; what the update did before failing is kept, as the timer would have
-                await self._write_back(app, loaded, wanted)
+                await self._write_back(app, loaded, wanted, conn)
                 raise
             # cancelled (shutdown): nothing is written, the update did not finish
-            await self._write_back(app, loaded, wanted)
+            await self._write_back(app, loaded, wanted, conn)
 
     def _wanted(self, update: Update) -> list[tuple[ConversationHandler[Any], str, ConversationKey]]:
         wanted = []
@@ -245,7 +245,7 @@ class DialogTurns:
                 yield False
                 return
             yield True
-            await self._write_back(app, _Loaded(user_id, user_json, states), wanted)
+            await self._write_back(app, _Loaded(user_id, user_json, states), wanted, conn)
 
     def _apply(
         self,
@@ -284,7 +284,10 @@ class DialogTurns:
         app: Application[Any, Any, Any, Any, Any, Any],
         loaded: _Loaded,
         wanted: list[tuple[ConversationHandler[Any], str, ConversationKey]],
+        conn: AsyncConnection | None,
     ) -> None:
+        """Writes what the update changed; ``conn``: the turn's lock connection (PostgreSQL),
+        which the write goes through as one statement (``SqlDialogStore.write_turn``)."""
         user_data: object = KEEP
         user_json = loaded.user_json
         if loaded.user_id is not None:
@@ -296,7 +299,7 @@ class DialogTurns:
             state = _current(_states_of(handler).get(key))
             if state != loaded.states.get((name, key)):
                 changed[(name, key)] = state
-        await self._store.write_turn(loaded.user_id, user_data, changed)
+        await self._store.write_turn(loaded.user_id, user_data, changed, conn)
         if loaded.user_id is not None:
             self._persistence.synced_user(loaded.user_id, user_json)
         for (name, key), state in changed.items():

@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from core.text import NUL, strip_nul
 
 READ_ONLY_OPTION = "banshinan_read_only"
+# A connection that runs one statement only (a read): on SQLite no BEGIN at all, the statement
+# is its own transaction (one snapshot), and it neither takes nor waits for the write lock.
+SINGLE_STATEMENT_OPTION = "banshinan_single_statement"
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",  # readers don't block the writer, the writer doesn't block readers
@@ -130,8 +133,10 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         # codes, outbox claims, case transitions) safe and lets busy_timeout do the waiting.
         # Read-only sessions (long statistics queries) use a deferred BEGIN: under WAL they
         # read a snapshot and never hold up the writers.
-        read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(SINGLE_STATEMENT_OPTION, False):
+            return  # sqlite3 runs it in autocommit (isolation_level None, above)
+        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY_OPTION, False) else "BEGIN IMMEDIATE")
 
 
 # -- what went wrong, in one line -----------------------------------------------------------------

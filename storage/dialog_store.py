@@ -15,7 +15,10 @@ Per update (``bot.dialog_state``): ``locked(keys)`` holds PostgreSQL session-lev
 locks keyed by chat and user on a dedicated autocommit connection for the whole update (one
 statement to take them, one to release them); ``read_turn`` reads this user's ``user_data`` and
 this chat/user's conversation states in ONE statement (a ``UNION ALL``, on the lock connection
-when there is one); ``write_turn`` writes what changed in one short transaction. On SQLite
+when there is one; on SQLite without BEGIN, so a read never takes the write lock);
+``write_turn`` writes what changed in one short transaction (on PostgreSQL one statement on the
+lock connection, before the locks go). These statements are built once per shape and executed
+through Core, not an ORM session: per update, building them cost more than running them. On SQLite
 there is no lock connection: one process is the supported shape there, and the in-process
 per-chat lock (``bot.concurrency``) is the whole of the ordering.
 """
@@ -23,17 +26,34 @@ per-chat lock (``bot.concurrency``) is the whole of the ordering.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
-from sqlalchemy import String, Table, and_, delete, func, literal, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.expression import Executable
 
 from core.clock import Clock, SystemClock
 from core.text import strip_nul
+from storage.db import SINGLE_STATEMENT_OPTION
 from storage.models import DialogBotDataRow, DialogChatDataRow, DialogConversationRow, DialogUserDataRow
 from storage.repositories._sql import insert_for
 
@@ -56,6 +76,91 @@ class TurnRows:
 
     user_data: dict[str, Any] | None = None
     conversations: dict[tuple[str, ConversationKey], object] = field(default_factory=dict)
+
+
+# -- the per-update statements, built once per shape --------------------------------------------
+# Built from bound parameters, so SQLAlchemy compiles each shape once (its compiled cache) and
+# every update only binds values: building and compiling a statement per update cost more than
+# running it (bench/bench_dialog.py).
+
+
+@functools.cache
+def _lock_statements(n: int) -> tuple[Select[Any], Select[Any]]:
+    keys = [bindparam(f"k{i}", type_=BigInteger) for i in range(n)]
+    take = select(*(func.pg_advisory_lock(k) for k in keys))
+    give = select(*(func.pg_advisory_unlock(k) for k in keys))
+    return take, give
+
+
+@functools.cache
+def _read_statement(with_user: bool, n: int) -> Executable:
+    parts: list[Select[Any]] = []
+    if with_user:
+        parts.append(
+            select(
+                literal("u", String).label("kind"),
+                literal("", String).label("name"),
+                literal("", String).label("key"),
+                _USER.c.data.label("value"),
+            ).where(_USER.c.user_id == bindparam("uid"))
+        )
+    if n:
+        wanted = or_(
+            *(and_(_CONV.c.name == bindparam(f"n{i}"), _CONV.c.key == bindparam(f"k{i}")) for i in range(n))
+        )
+        parts.append(
+            select(
+                literal("c", String).label("kind"),
+                _CONV.c.name,
+                _CONV.c.key,
+                _CONV.c.state.label("value"),
+            ).where(wanted)
+        )
+    return parts[0] if len(parts) == 1 else union_all(*parts)
+
+
+def _bound(table: Table, prefix: str, *columns: str) -> dict[str, Any]:
+    return {c: bindparam(f"{prefix}{c}", type_=table.c[c].type) for c in columns}
+
+
+def _upsert(dialect: str, table: Table, prefix: str, keys: tuple[str, ...], value: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).values(_bound(table, prefix, *keys, value, "updated_at"))
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={value: stmt.excluded[value], "updated_at": stmt.excluded.updated_at},
+    )
+
+
+def _remove(table: Table, prefix: str, keys: tuple[str, ...]) -> Any:
+    return delete(table).where(*(table.c[k] == v for k, v in _bound(table, prefix, *keys).items()))
+
+
+@functools.cache
+def _write_statements(dialect: str, user_op: str | None, ops: tuple[str, ...]) -> tuple[Any, ...]:
+    """One statement per row: the user's data (``user_op``: "put", "del" or None) and each
+    conversation (``ops``), parameters named ``u_<column>`` and ``c<i>_<column>``."""
+    statements = []
+    if user_op == "put":
+        statements.append(_upsert(dialect, _USER, "u_", ("user_id",), "data"))
+    elif user_op == "del":
+        statements.append(_remove(_USER, "u_", ("user_id",)))
+    for i, op in enumerate(ops):
+        if op == "put":
+            statements.append(_upsert(dialect, _CONV, f"c{i}_", ("name", "key"), "state"))
+        else:
+            statements.append(_remove(_CONV, f"c{i}_", ("name", "key")))
+    return tuple(statements)
+
+
+@functools.cache
+def _write_statement(dialect: str, user_op: str | None, ops: tuple[str, ...]) -> Any:
+    """``_write_statements`` as ONE statement (PostgreSQL): each a data-modifying CTE, which
+    PostgreSQL runs exactly once whether the main query reads it or not."""
+    statements = _write_statements(dialect, user_op, ops)
+    if len(statements) == 1:
+        return statements[0]
+    return select(literal(1)).add_cte(*(s.cte(f"w{i}") for i, s in enumerate(statements)))
 
 
 def advisory_id(key: Hashable) -> int:
@@ -85,6 +190,10 @@ class SqlDialogStore:
         connections, so an update holding its chat's lock never waits for a connection that
         other lock holders took from the services' pool (which would deadlock at pool size)."""
         self._sessions = session_factory
+        # the per-update reads and writes go through Core on the engine itself: no ORM session
+        # for two statements (bot.dialog_state runs them around every update)
+        self._engine = cast(AsyncEngine, session_factory.kw["bind"])
+        self._reader = self._engine.execution_options(**{SINGLE_STATEMENT_OPTION: True})
         self._clock = clock or SystemClock()
         self._locks = lock_engine
 
@@ -103,15 +212,14 @@ class SqlDialogStore:
             yield None
             return
         ids = {f"k{i}": advisory_id(k) for i, k in enumerate(keys)}
-        take = select(*(func.pg_advisory_lock(literal(v)) for v in ids.values()))
-        give = select(*(func.pg_advisory_unlock(literal(v)) for v in ids.values()))
+        take, give = _lock_statements(len(ids))
         async with self._locks.connect() as conn:
-            await conn.execute(take)
+            await conn.execute(take, ids)
             try:
                 yield conn
             finally:
                 try:
-                    await conn.execute(give)
+                    await conn.execute(give, ids)
                 except BaseException:
                     # the session's locks die with it: a connection we could not unlock on
                     # must not go back to the pool still holding them
@@ -125,35 +233,20 @@ class SqlDialogStore:
         conn: AsyncConnection | None = None,
     ) -> TurnRows:
         """The user's ``user_data`` row and these conversations' rows, in one statement."""
-        parts = []
-        if user_id is not None:
-            parts.append(
-                select(
-                    literal("u", String).label("kind"),
-                    literal("", String).label("name"),
-                    literal("", String).label("key"),
-                    _USER.c.data.label("value"),
-                ).where(_USER.c.user_id == user_id)
-            )
-        if conversations:
-            wanted = or_(*(and_(_CONV.c.name == n, _CONV.c.key == encode_key(k)) for n, k in conversations))
-            parts.append(
-                select(
-                    literal("c", String).label("kind"),
-                    _CONV.c.name,
-                    _CONV.c.key,
-                    _CONV.c.state.label("value"),
-                ).where(wanted)
-            )
         found = TurnRows()
-        if not parts:
+        if user_id is None and not conversations:
             return found
-        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+        stmt = _read_statement(user_id is not None, len(conversations))
+        params: dict[str, Any] = {"uid": user_id}
+        for i, (wanted_name, wanted_key) in enumerate(conversations):
+            params[f"n{i}"], params[f"k{i}"] = wanted_name, encode_key(wanted_key)
         if conn is not None:
-            rows = list(await conn.execute(stmt))
+            rows = list(await conn.execute(stmt, params))
         else:
-            async with self._sessions() as session:
-                rows = list(await session.execute(stmt))
+            # one SELECT reads one snapshot by itself: on SQLite no BEGIN (IMMEDIATE would
+            # take the write lock for a read), see storage.db.SINGLE_STATEMENT_OPTION
+            async with self._reader.connect() as own:
+                rows = list(await own.execute(stmt, params))
         for kind, name, key, value in rows:
             if kind == "u":
                 found.user_data = dict(cast(dict[str, Any], value))
@@ -166,31 +259,43 @@ class SqlDialogStore:
         user_id: int | None,
         user_data: object,
         conversations: Mapping[tuple[str, ConversationKey], object | None],
+        conn: AsyncConnection | None = None,
     ) -> None:
         """What one update changed, in one transaction: ``user_data`` (``KEEP``: unchanged;
-        None or empty: the row goes) and conversation states (None: the row goes)."""
+        None or empty: the row goes) and conversation states (None: the row goes).
+
+        ``conn``: the turn's lock connection (PostgreSQL, AUTOCOMMIT): the writes go there as
+        ONE statement (data-modifying CTEs, atomic by themselves), so a turn costs no pool
+        checkout, BEGIN or COMMIT of its own; the lock is released only after it returns."""
         if (user_data is KEEP or user_id is None) and not conversations:
             return
+        # NUL is stripped by the engine's JSON serializer (storage.db), the last guard for
+        # every JSON value written, and by its hook for the keys' strings
         now = self._clock.now()
-        async with self._sessions() as session:
-            if user_id is not None and user_data is not KEEP:
-                if not user_data:
-                    await session.execute(delete(_USER).where(_USER.c.user_id == user_id))
-                else:
-                    values = {"data": strip_nul(dict(cast(Mapping[str, Any], user_data))), "updated_at": now}
-                    stmt = insert_for(session, _USER).values(user_id=user_id, **values)
-                    stmt = stmt.on_conflict_do_update(index_elements=[_USER.c.user_id], set_=values)
-                    await session.execute(stmt)
-            for (name, key), state in conversations.items():
-                encoded = encode_key(key)
-                if state is None:
-                    await session.execute(delete(_CONV).where(_CONV.c.name == name, _CONV.c.key == encoded))
-                else:
-                    values = {"state": strip_nul(state), "updated_at": now}
-                    stmt = insert_for(session, _CONV).values(name=name, key=encoded, **values)
-                    stmt = stmt.on_conflict_do_update(index_elements=[_CONV.c.name, _CONV.c.key], set_=values)
-                    await session.execute(stmt)
-            await session.commit()
+        params: dict[str, Any] = {}
+        user_op: str | None = None
+        if user_id is not None and user_data is not KEEP:
+            params["u_user_id"] = user_id
+            if not user_data:
+                user_op = "del"
+            else:
+                user_op = "put"
+                params["u_data"] = dict(cast(Mapping[str, Any], user_data))
+                params["u_updated_at"] = now
+        ops: list[str] = []
+        for i, ((name, key), state) in enumerate(conversations.items()):
+            params[f"c{i}_name"], params[f"c{i}_key"] = name, encode_key(key)
+            if state is None:
+                ops.append("del")
+            else:
+                ops.append("put")
+                params[f"c{i}_state"], params[f"c{i}_updated_at"] = state, now
+        if conn is not None and conn.dialect.name == "postgresql":
+            await conn.execute(_write_statement("postgresql", user_op, tuple(ops)), params)
+            return
+        async with self._engine.begin() as own:
+            for stmt in _write_statements(own.dialect.name, user_op, tuple(ops)):
+                await own.execute(stmt, params)
 
     async def _read(self, fn: Callable[[AsyncSession], Any]) -> Any:
         async with self._sessions() as session:
