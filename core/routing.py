@@ -14,6 +14,7 @@ class TriageReason(StrEnum):
     NOT_SURE = "not_sure"  # the citizen did not pick an area
     TARGET_IS_LEAD = "target_is_lead"  # every lead unit is recused (complained about, or its head)
     TARGET_UNCLEAR = "target_unclear"  # several units, or an unclear one, may be complained about
+    LOW_CONFIDENCE = "low_confidence"  # the classifier was unsure and the pick does not settle it
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from core.api_keys import ApiAccount
 from core.attachments import Attachment, AttachmentKind
 from core.cases import Case, CaseEvent, Source
 from core.clock import Clock
+from core.confidence_triage import low_confidence_needs_triage
 from core.deadlines import DeadlineRules
 from core.errors import NotFound, RateLimited, ValidationFailed
 from core.notices import JsonScalar
@@ -90,6 +91,7 @@ class ComplaintDraft:
     area: str | None
     area_auto: str | None = None
     confidence: float | None = None
+    margin: float | None = None  # the classifier's best share minus the runner-up's
     cues: tuple[str, ...] = ()
     target_text: str = ""
     target_unit_id: str | None = None
@@ -211,6 +213,8 @@ class ComplaintService:
             # and stored once, its history and notices in one batch each: a filing is a handful
             # of statements however many units it reaches.
             routing = route(area, case.may_not_lead(), case.may_not_see(), target_unclear=case.target_pending)
+            if not routing.needs_triage and self._low_confidence(draft):
+                routing = Routing((), (), TriageReason.LOW_CONFIDENCE)
             # an API filing's history names the key it came through, never the person
             citizen_who = (
                 Who.user(Actor.CITIZEN, user_id)
@@ -251,6 +255,18 @@ class ComplaintService:
             await uow.outbox.add_many(await self._notices(uow, case, routing, card, now))
             await uow.commit()
         return Filed(case, routing)
+
+    def _low_confidence(self, draft: ComplaintDraft) -> bool:
+        """The classifier was unsure and the citizen's pick does not settle it (see
+        ``core.confidence_triage``): the office triages the case first."""
+        return low_confidence_needs_triage(
+            picked=draft.area,
+            area_auto=draft.area_auto,
+            confidence=draft.confidence,
+            margin=draft.margin,
+            threshold=self.plan.classifier.threshold,
+            min_margin=self.plan.classifier.min_margin,
+        )
 
     def _dispatch(
         self, case: Case, area: Area | None, routing: Routing, now: datetime, finding: TargetFinding

@@ -26,6 +26,7 @@ class Draft:
     # what the classifier made of the description
     area_auto: str | None = None
     confidence: float | None = None
+    margin: float | None = None  # over the runner-up: the office checks an unclear pick
     cues: list[str] = field(default_factory=list)
     runner_up: str | None = None
     unsure_auto: bool = True  # the classifier wants the citizen to pick
@@ -74,6 +75,7 @@ class Draft:
     def classified(self, result: Classification) -> None:
         self.area_auto = result.area
         self.confidence = round(result.confidence, 4)
+        self.margin = round(result.margin, 4)
         self.cues = list(result.cues)
         self.runner_up = result.runner_up
         self.unsure_auto = result.needs_choice
@@ -100,6 +102,7 @@ class Draft:
             area=self.area,
             area_auto=self.area_auto,
             confidence=self.confidence,
+            margin=self.margin,
             cues=tuple(self.cues),
             target_text=self.target_text,
             target_unit_id=self.target_unit_id,
