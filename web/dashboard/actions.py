@@ -65,7 +65,7 @@ def routes(deps: Deps, cases: CasePages) -> list[BaseRoute]:
             viewer = await require_office(request, deps)
             form = await checked_form(request, deps, viewer)
             number = request.path_params["number"]
-            case_id = await cases.case_id(number)
+            case_id = await cases.case_id(viewer, number)
             try:
                 await action(viewer, case_id, form)
             except PermissionDenied as denied:

@@ -19,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.case_view import CaseFormatter, case_deadlines
 from bot.context import Deps
-from bot.reports.labels import plain
+from bot.reports.labels import Labels, plain
 from core.attachments import Attachment, AttachmentKind
 from core.case_list import LISTED_STATES, CaseFilter, CaseListItem, parse_filter
 from core.cases import Case, CaseEvent, Visibility, WarningColour
@@ -37,7 +38,7 @@ from core.services.office import (
 from core.states import Actor, CaseState
 from storage.case_list import CaseListReader
 from storage.stats import read_only_factory
-from web.render import Pages, formatter, labels_for, today
+from web.render import Pages, formatter, labels_for
 from web.reports.downloads import content_disposition
 from web.security import Viewer, require_staff, staff_error
 
@@ -70,13 +71,13 @@ class CasePages:
         flt = parse_filter(request.query_params, area_ids=self.area_ids, unit_ids=self.unit_ids)
         if not viewer.office:
             flt = replace(flt, unit=viewer.unit_id)  # a liaison's list is its unit's, always
-        async with self.read_only() as session:
-            page = await CaseListReader(session).page(flt, today=today(deps), tz=deps.clock.tz)
         labels = labels_for(deps, viewer.lang)
         fmt = formatter(deps, viewer.lang)
+        async with self.read_only() as session:
+            page = await CaseListReader(session).page(flt, today=fmt.today, tz=deps.clock.tz)
         values = {
             "flt": flt,
-            "rows": [_row(deps, viewer, item) for item in page.items],
+            "rows": [_row(deps, viewer, labels, fmt, item) for item in page.items],
             "next_query": _query(flt, after=page.next.encode()) if page.next else None,
             "first_query": _query(flt) if flt.after else None,
             "area_choices": [(a.id, labels.area(a.id)) for a in deps.plan.areas],
@@ -101,24 +102,29 @@ class CasePages:
         values["error"] = error
         return self.pages.render(request, viewer, "dashboard/case.html", values, status=status)
 
-    async def case_id(self, number: str) -> int:
-        """The id of the case with this tracking number, for the office's forms (the service
-        they call checks the role and the state); 404 for none. Not a view: nothing audited."""
-        async with self.deps.uow() as uow:
-            found = await uow.cases.get_by_tracking_no(number.strip().upper())
-        if found is None or found.id is None or found.state is CaseState.DRAFT:
-            raise HTTPException(404)
+    async def case_id(self, viewer: Viewer, number: str) -> int:
+        """The id of the case with this tracking number, for the office's forms
+        (``OfficeService.case_by_number``: the office role, no draft); 404 for none. Not a
+        view: nothing audited."""
+        try:
+            found = await self.deps.services.office.case_by_number(viewer.user_id, number.strip().upper())
+        except NotFound:
+            raise HTTPException(404) from None
+        except PermissionDenied as denied:
+            raise staff_error(denied) from None
+        assert found.id is not None
         return found.id
 
     async def load_case(self, viewer: Viewer, number: str) -> OfficeCaseView | LiaisonCaseView:
         deps = self.deps
+        number = number.strip().upper()
         try:
+            if viewer.office:
+                return await deps.services.office.find(viewer.user_id, number)
             async with deps.uow() as uow:
-                found = await uow.cases.get_by_tracking_no(number.strip().upper())
+                found = await uow.cases.get_by_tracking_no(number)
             if found is None or found.id is None or found.state is CaseState.DRAFT:
                 raise NotFound(kind="case")
-            if viewer.office:
-                return await deps.services.office.view(viewer.user_id, found.id)
             return await deps.services.liaison.view(viewer.user_id, found.id)
         except NotFound:
             raise HTTPException(404) from None
@@ -142,20 +148,16 @@ def _query(flt: CaseFilter, *, after: str | None = None) -> str:
     return urlencode(params)
 
 
-def _colour(deps: Deps, state: CaseState, sign_due: Any, answer_due: Any) -> WarningColour:
-    if sign_due is None or answer_due is None:
-        return WarningColour.NONE
-    rules = deps.services.deadlines
-    return rules.case_colour(state, CaseDeadlines(sign_due, answer_due), today(deps))
-
-
-def _row(deps: Deps, viewer: Viewer, item: CaseListItem) -> dict[str, Any]:
-    labels = labels_for(deps, viewer.lang)
-    fmt = formatter(deps, viewer.lang)
+def _row(
+    deps: Deps, viewer: Viewer, labels: Labels, fmt: CaseFormatter, item: CaseListItem
+) -> dict[str, Any]:
     due = None
+    colour = WarningColour.NONE
     if item.sign_due is not None and item.answer_due is not None:
-        running = pending_deadlines(item.state, CaseDeadlines(item.sign_due, item.answer_due))
+        deadlines = CaseDeadlines(item.sign_due, item.answer_due)
+        running = pending_deadlines(item.state, deadlines)
         due = min(running.values()) if running else None
+        colour = deps.services.deadlines.case_colour(item.state, deadlines, fmt.today)
     return {
         "item": item,
         "state": plain(fmt.state(item.state)),
@@ -164,7 +166,7 @@ def _row(deps: Deps, viewer: Viewer, item: CaseListItem) -> dict[str, Any]:
         "role": (
             "lead" if viewer.unit_id in item.lead_unit_ids else "assist"
         ) if viewer.unit_id else "",
-        "colour": _colour(deps, item.state, item.sign_due, item.answer_due).value,
+        "colour": colour.value,
         "due": due,
     }  # fmt: skip
 
@@ -194,11 +196,10 @@ def case_values(deps: Deps, viewer: Viewer, view: OfficeCaseView | LiaisonCaseVi
         }
         for event in view.history
     ]
-    running = {}
-    if case.sign_due is not None and case.answer_due is not None:
-        running = pending_deadlines(case.state, CaseDeadlines(case.sign_due, case.answer_due))
+    known = case_deadlines(case)
+    running = pending_deadlines(case.state, known) if known is not None else {}
     deadlines = [
-        {"kind": kind.value, "due": due, "colour": deps.services.deadlines.colour(due, today(deps)).value}
+        {"kind": kind.value, "due": due, "colour": deps.services.deadlines.colour(due, fmt.today).value}
         for kind, due in sorted(running.items(), key=lambda kv: kv[1])
     ]
     tasks = [
