@@ -204,6 +204,8 @@ def register_handlers(application: BotApplication) -> None:
     add(CommandHandler("inbox", liaison.inbox_command, filters=filters.ChatType.PRIVATE))
     add(CommandHandler("invite", join.invite_command))
     add(CommandHandler("remove_liaison", join.remove_liaison_command))
+    add(CommandHandler("leaders", join.leaders_command))
+    add(CommandHandler("remove_leader", join.remove_leader_command))
     add(CallbackQueryHandler(liaison.review_button, pattern=liaison.REVIEW_PATTERN))
     add(CallbackQueryHandler(liaison.liaison_button, pattern=liaison.CALLBACK_PATTERN))
     # 3b. Follow-up (bot/handlers/follow_up.py): the citizen's fu: rating buttons and the

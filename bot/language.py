@@ -52,9 +52,9 @@ async def remember_user(context: BotContext, user: User, chat_id: int | None) ->
     A user's first language is derived from Telegram's; later calls never override ``/lang``."""
     now = context.deps.clock.now()
     async with context.deps.uow() as uow:
-        existing = await uow.users.get(user.id)
-        first_language = None if existing is not None else language_for(None, user.language_code)
-        record = await uow.users.upsert(user.id, now=now, chat_id=chat_id, language=first_language)
+        record = await uow.users.upsert(
+            user.id, now=now, chat_id=chat_id, first_language=language_for(None, user.language_code)
+        )
         await uow.commit()
     context.deps.languages.put(user.id, record.language)
     return language_for(record.language, user.language_code)

@@ -21,6 +21,8 @@ from core.errors import ValidationFailed
 from core.states import CaseState
 
 DEFAULT_ESCALATE_AFTER = 5  # working days overdue before the case goes on the 通报 list
+# working days after that before the unit's 一把手 and 分管领导 are told (保障措施 一)
+DEFAULT_LEADER_AFTER = 3
 DEFAULT_FOLLOW_UP = timedelta(days=3)  # 回访: no answer in 3 days is "no response"
 
 _SEVERITY = {
@@ -42,6 +44,7 @@ class ReminderKind(StrEnum):
     # the red warning's message: 督办通知 to the unit (copy to the office) the day after
     SUPERVISION = "supervision"
     ESCALATION = "escalation"  # overdue by N working days: on the weekly 通报 list
+    LEADER = "leader"  # still overdue M working days after that: the unit's leaders are told
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +95,13 @@ class DeadlineRules:
         *,
         escalate_after: int = DEFAULT_ESCALATE_AFTER,
         follow_up: timedelta = DEFAULT_FOLLOW_UP,
+        leader_after: int = DEFAULT_LEADER_AFTER,
     ) -> None:
         if escalate_after < 1:
             raise ValueError("escalate_after must be at least 1 working day")
+        if leader_after < 1:
+            raise ValueError("leader_after must be at least 1 working day")
+        self.leader_after = leader_after
         self.wd = working_days
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
         self.escalate_after = escalate_after
@@ -156,6 +163,11 @@ class DeadlineRules:
         """The day the case is overdue by ``escalate_after`` working days (通报 list)."""
         return self.wd.add_working_days(due, self.escalate_after)
 
+    def leader_day(self, due: date) -> date:
+        """The day the unit's 一把手 and 分管领导 are told: ``leader_after`` working days after
+        the office's step (the 通报 list), the last rung of the ladder."""
+        return self.wd.add_working_days(due, self.escalate_after + self.leader_after)
+
     def overdue_by(self, due: date, today: date) -> int:
         """Working days overdue on ``today`` (0 when not overdue)."""
         return max(0, self.wd.working_days_between(due, today))
@@ -191,7 +203,8 @@ class DeadlineRules:
         Supervision and escalation are due from their day on, so a pass that did not run on
         that day catches up; the key keeps it to one message. Blue is not sent for signing:
         sign-for is one working day, so it would repeat the assignment notice itself.
-        Escalation is about answering, the deadline the 通报 list reports on.
+        Escalation is about answering, the deadline the 通报 list reports on; so is the
+        leaders' step after it.
         """
         out: list[Reminder] = []
         for deadline, due in pending_deadlines(state, deadlines).items():
@@ -204,6 +217,8 @@ class DeadlineRules:
                 out.append(Reminder(case_id, deadline, ReminderKind.SUPERVISION, due))
             if deadline is Deadline.ANSWER and today >= self.escalation_day(due):
                 out.append(Reminder(case_id, deadline, ReminderKind.ESCALATION, due))
+            if deadline is Deadline.ANSWER and today >= self.leader_day(due):
+                out.append(Reminder(case_id, deadline, ReminderKind.LEADER, due))
         return out
 
     def follow_up_expires(self, answered_at: datetime) -> datetime:

@@ -1,4 +1,5 @@
-"""Who is who: units, Telegram users, citizens, liaisons, office members, invite codes.
+"""Who is who: units, Telegram users, citizens, liaisons, unit leaders, office members, invite
+codes.
 
 Plain records that the repositories take and return (never ORM rows). Identity rules from
 SPEC §1/§5: a citizen's phone is visible to the office only; a liaison belongs to one unit at
@@ -84,6 +85,87 @@ class OfficeMember:
     active: bool = True
 
 
+class InviteRole(StrEnum):
+    """What an invite code binds its holder to in the unit: its liaison (联络员, the default),
+    or one of the two leaders the plan holds answerable (保障措施 一): the 一把手 as first
+    responsible (plan field ``first_responsible``) and the leader in charge of the campaign
+    (分管领导, ``campaign_leader``). A leader is told when a case of the unit is overdue past
+    the office's step, and the year-end report is under their names."""
+
+    LIAISON = "liaison"
+    FIRST_RESPONSIBLE = "first_responsible"
+    CAMPAIGN_LEADER = "campaign_leader"
+
+    @property
+    def leader(self) -> bool:
+        return self is not InviteRole.LIAISON
+
+
+LEADER_ROLES = (InviteRole.FIRST_RESPONSIBLE, InviteRole.CAMPAIGN_LEADER)
+
+# What an office member may type after /invite UNIT (either language); the role's own value too.
+_ROLE_WORDS = {
+    "一把手": InviteRole.FIRST_RESPONSIBLE,
+    "第一责任人": InviteRole.FIRST_RESPONSIBLE,
+    "主要负责人": InviteRole.FIRST_RESPONSIBLE,
+    "head": InviteRole.FIRST_RESPONSIBLE,
+    "分管领导": InviteRole.CAMPAIGN_LEADER,
+    "分管": InviteRole.CAMPAIGN_LEADER,
+    "leader": InviteRole.CAMPAIGN_LEADER,
+    "联络员": InviteRole.LIAISON,
+}
+
+
+def parse_invite_role(word: str) -> InviteRole | None:
+    """``"一把手"``, ``"head"``, ``"first_responsible"``... → the role; None for anything else."""
+    w = word.strip().lower()
+    if w in _ROLE_WORDS:
+        return _ROLE_WORDS[w]
+    try:
+        return InviteRole(w)
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class UnitLeader:
+    """A unit's 一把手 or 分管领导 bound to a Telegram account (by an invite of that role). One
+    holder per unit and role at a time; a new binding ends the old one (kept, for history)."""
+
+    unit_id: str
+    role: InviteRole
+    user_id: int
+    bound_at: datetime
+    name: str = ""  # as Telegram showed it at the binding, for the year-end report
+    ended_at: datetime | None = None
+    id: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+
+def leaders_by_unit(leaders: list[UnitLeader]) -> dict[str, dict[InviteRole, UnitLeader]]:
+    """Active leaders as unit → role → holder."""
+    out: dict[str, dict[InviteRole, UnitLeader]] = {}
+    for leader in leaders:
+        if leader.active:
+            out.setdefault(leader.unit_id, {})[leader.role] = leader
+    return out
+
+
+def leader_names(
+    bindings: list[UnitLeader], start: datetime, end: datetime
+) -> dict[str, dict[InviteRole, str]]:
+    """Unit → role → the name of who held it in [start, end): the holder at ``end`` or, if the
+    role was vacant then, the last one during the period (the year-end report's signatures)."""
+    out: dict[str, dict[InviteRole, str]] = {}
+    for b in sorted(bindings, key=lambda x: (x.bound_at, x.id or 0)):
+        if b.bound_at < end and (b.ended_at is None or b.ended_at > start):
+            out.setdefault(b.unit_id, {})[b.role] = b.name or str(b.user_id)
+    return out
+
+
 @dataclass(slots=True)
 class InviteCode:
     code_hash: str
@@ -94,6 +176,7 @@ class InviteCode:
     used_at: datetime | None = None
     used_by: int | None = None
     id: int | None = None
+    role: InviteRole = InviteRole.LIAISON
 
     def usable(self, now: datetime) -> bool:
         return self.used_at is None and now < self.expires_at

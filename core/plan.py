@@ -1059,6 +1059,21 @@ _LABELS = {
     "phases": ("工作步骤", "Phases"),
     "coverage": ("自查面", "self-inspection coverage"),
     "units": ("单位", "Units"),
+    "group": ("领导小组", "Leading group"),
+    "group_leader": ("组长", "leader"),
+    "group_deputy": ("副组长", "deputy"),
+    "group_director": ("办公室主任", "office director"),
+    "group_members": ("成员单位", "member units"),
+    "aliases": ("别名", "aliases"),
+    "first_responsible": ("一把手", "head"),
+    "campaign_leader": ("分管领导", "campaign leader"),
+    "unnamed": ("方案未列明", "not named in the plan"),
+    "bind_hint": (
+        "一把手、分管领导凭邀请码绑定账号：/invite 单位编号 一把手|分管领导"
+        "（或 python -m bot invite 单位编号 --role ...）",
+        "heads and campaign leaders bind their accounts by invite: /invite UNIT_ID head|leader"
+        " (or python -m bot invite UNIT_ID --role ...)",
+    ),
     "assessment": ("年终绩效评估权重", "Year-end assessment weights"),
     "answered_on_time": ("按时办结", "answered on time"),
     "satisfaction": ("群众满意", "satisfaction"),
@@ -1120,7 +1135,28 @@ def plan_summary(plan: Plan, lang: str = "zh") -> str:
             due = deliverable.due.isoformat() if deliverable.due else t["no_date"]
             name = deliverable.name if zh else deliverable.name_en
             lines.append(f"     - {name} ({t['by_' + deliverable.by]}, {due})")
+    group = campaign.leading_group
+
+    def person(p: Person) -> str:
+        return f"{p.name} ({t['sep'].join(p.posts)})" if zh and p.posts else p.name
+
+    lines += [
+        "",
+        f"{t['group']}: {group.name if zh else group.name_en}",
+        f"  {t['group_leader']}: {person(group.leader)}",
+        *(f"  {t['group_deputy']}: {person(d)}" for d in group.deputies),
+        f"  {t['group_director']}: {person(group.office_director)}",
+        f"  {t['group_members']}: {unit_names(group.member_unit_ids)}",
+    ]
     lines += ["", f"{t['units']}: {len(plan.units)}"]
+    for unit in plan.units:
+        aliases = f"; {t['aliases']}: {t['sep'].join(unit.aliases)}" if unit.aliases else ""
+        lines.append(f"  [{unit.id}] {unit.name if zh else unit.name_en}{aliases}")
+        lines.append(
+            f"     {t['first_responsible']}: {unit.first_responsible or t['unnamed']};"
+            f" {t['campaign_leader']}: {unit.campaign_leader or t['unnamed']}"
+        )
+    lines.append(f"  ({t['bind_hint']})")
     weights = t["sep"].join(f"{t[part.value]} {weight}" for part, weight in plan.assessment)
     lines += ["", f"{t['assessment']}: {weights}"]
     return "\n".join(lines)

@@ -27,7 +27,17 @@ from core.api_keys import ApiAccount, ApiKey
 from core.attachments import Attachment
 from core.audit import AuditEntry
 from core.cases import Case, CaseEvent
-from core.directory import Citizen, InviteCode, Liaison, OfficeMember, UnitRecord, UnitRole, UserRecord
+from core.directory import (
+    Citizen,
+    InviteCode,
+    InviteRole,
+    Liaison,
+    OfficeMember,
+    UnitLeader,
+    UnitRecord,
+    UnitRole,
+    UserRecord,
+)
 from core.outbox import OutboxMessage, OutboxState
 from core.reports import AccountabilityRecord, Recommendation, RecommendationStatus, ReportKind, UnitReport
 from core.states import CaseState
@@ -78,6 +88,10 @@ class CaseRepository(Protocol):
 
     async def count_for_citizen_since(self, citizen_id: int, since: datetime) -> int:
         """Cases the citizen filed at or after ``since`` (the per-user daily limit)."""
+        ...
+
+    async def count_for_user_since(self, user_id: int, since: datetime) -> int:
+        """The same for the citizen of Telegram user ``user_id`` (0 if none), in one query."""
         ...
 
     async def list_for_unit(
@@ -146,10 +160,17 @@ class UserRepository(Protocol):
     async def get(self, user_id: int) -> UserRecord | None: ...
 
     async def upsert(
-        self, user_id: int, *, now: datetime, chat_id: int | None = None, language: str | None = None
+        self,
+        user_id: int,
+        *,
+        now: datetime,
+        chat_id: int | None = None,
+        language: str | None = None,
+        first_language: str | None = None,
     ) -> UserRecord:
-        """Create on first sight (language defaults to "zh"); afterwards only the given fields
-        change. Callers that must not override a /lang choice pass ``language=None``."""
+        """Create on first sight (language: ``language``, else ``first_language``, else "zh");
+        afterwards only the given fields change (``first_language`` never does), in one
+        statement. Callers that must not override a /lang choice pass ``language=None``."""
         ...
 
     async def set_language(self, user_id: int, language: str) -> None: ...
@@ -198,6 +219,30 @@ class LiaisonRepository(Protocol):
     async def list_active(self) -> list[Liaison]: ...
 
 
+class LeaderRepository(Protocol):
+    """A unit's 一把手 and 分管领导 (``core.directory.UnitLeader``): one holder per unit and role."""
+
+    async def bind(
+        self, unit_id: str, role: InviteRole, user_id: int, *, name: str, now: datetime
+    ) -> UnitLeader | None:
+        """Make ``user_id`` the holder, ending the current holder's binding; returns that
+        previous holder (None if there was none, or it was this user already)."""
+        ...
+
+    async def end(self, unit_id: str, role: InviteRole, *, now: datetime) -> UnitLeader | None:
+        """End the current binding; returns it (None when there was none)."""
+        ...
+
+    async def list_active(self, unit_ids: Sequence[str] | None = None) -> list[UnitLeader]:
+        """Current holders (of these units), by unit then role."""
+        ...
+
+    async def list_all(self) -> list[UnitLeader]:
+        """Every binding ever made, ended ones too, in the order made (the year-end report
+        names who held a role during the year)."""
+        ...
+
+
 class OfficeRepository(Protocol):
     async def get(self, user_id: int) -> OfficeMember | None: ...
 
@@ -216,7 +261,14 @@ class OfficeRepository(Protocol):
 
 class InviteRepository(Protocol):
     async def add(
-        self, code_hash: str, unit_id: str, *, created_by: int | None, now: datetime, expires_at: datetime
+        self,
+        code_hash: str,
+        unit_id: str,
+        *,
+        created_by: int | None,
+        now: datetime,
+        expires_at: datetime,
+        role: InviteRole = InviteRole.LIAISON,
     ) -> InviteCode: ...
 
     async def get(self, code_hash: str) -> InviteCode | None:
@@ -446,6 +498,8 @@ class UnitOfWork(Protocol):
     def citizens(self) -> CitizenRepository: ...
     @property
     def liaisons(self) -> LiaisonRepository: ...
+    @property
+    def leaders(self) -> LeaderRepository: ...
     @property
     def office(self) -> OfficeRepository: ...
     @property

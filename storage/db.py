@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from core.text import NUL, strip_nul
+from storage.sqlite_driver import one_trip_module
 
 READ_ONLY_OPTION = "banshinan_read_only"
 # A connection that runs one statement only (a read): on SQLite no BEGIN at all, the statement
@@ -60,6 +61,8 @@ def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         path = _sqlite_file(u)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        if u.get_driver_name() == "aiosqlite":
+            kwargs.setdefault("module", one_trip_module())  # storage.sqlite_driver
         engine = create_async_engine(u, **kwargs)
         _install_sqlite_hooks(engine)
     else:

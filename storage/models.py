@@ -438,6 +438,9 @@ class InviteCodeRow(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by: Mapped[int | None] = mapped_column(BigInteger)
+    # what the code binds its holder to (core.directory.InviteRole): the unit's liaison, its
+    # 一把手 or its 分管领导 (migration 0009)
+    role: Mapped[str] = mapped_column(String(24), server_default="liaison")
 
 
 class OutboxRow(Base):
@@ -559,3 +562,28 @@ class SendBudgetRow(Base):
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     slot: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     used: Mapped[int] = mapped_column(Integer)
+
+
+# A unit's 一把手 and 分管领导 bound to Telegram accounts by an invite of that role (保障措施 一;
+# core.directory.UnitLeader). One open binding per unit and role; an ended one stays as history.
+class UnitLeaderRow(Base):
+    __tablename__ = "unit_leaders"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), index=True)
+    role: Mapped[str] = mapped_column(String(24))
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.user_id"), index=True)
+    name: Mapped[str] = mapped_column(String(128), server_default="")
+    bound_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(
+            "uq_unit_leaders_active_role",
+            "unit_id",
+            "role",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )

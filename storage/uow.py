@@ -16,6 +16,7 @@ from core.ports import (
     CounterRepository,
     EventRepository,
     InviteRepository,
+    LeaderRepository,
     LeaseRepository,
     LiaisonRepository,
     OfficeRepository,
@@ -35,6 +36,7 @@ from storage.repositories import (
     SqlCounterRepository,
     SqlEventRepository,
     SqlInviteRepository,
+    SqlLeaderRepository,
     SqlLeaseRepository,
     SqlLiaisonRepository,
     SqlOfficeRepository,
@@ -60,6 +62,7 @@ class SqlUnitOfWork:
     users: UserRepository
     citizens: CitizenRepository
     liaisons: LiaisonRepository
+    leaders: LeaderRepository
     office: OfficeRepository
     invites: InviteRepository
     outbox: OutboxRepository
@@ -92,6 +95,7 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(session)
         self.citizens = SqlCitizenRepository(session)
         self.liaisons = SqlLiaisonRepository(session)
+        self.leaders = SqlLeaderRepository(session)
         self.office = SqlOfficeRepository(session)
         self.invites = SqlInviteRepository(session)
         self.outbox = SqlOutboxRepository(session)

@@ -25,7 +25,17 @@ from core.api_keys import ApiAccount, ApiKey
 from core.attachments import Attachment
 from core.audit import AuditEntry
 from core.cases import Case, CaseEvent, Visibility
-from core.directory import Citizen, InviteCode, Liaison, OfficeMember, UnitRecord, UnitRole, UserRecord
+from core.directory import (
+    Citizen,
+    InviteCode,
+    InviteRole,
+    Liaison,
+    OfficeMember,
+    UnitLeader,
+    UnitRecord,
+    UnitRole,
+    UserRecord,
+)
 from core.errors import NotFound
 from core.outbox import OutboxMessage, OutboxState
 from core.ports import UnitOfWorkFactory
@@ -70,6 +80,7 @@ class FakeStore:
     users: dict[int, UserRecord] = field(default_factory=dict)
     citizens: dict[int, Citizen] = field(default_factory=dict)
     liaisons: list[Liaison] = field(default_factory=list)
+    leaders: list[UnitLeader] = field(default_factory=list)
     office: dict[int, OfficeMember] = field(default_factory=dict)
     invites: dict[str, InviteCode] = field(default_factory=dict)
     outbox: dict[int, OutboxMessage] = field(default_factory=dict)
@@ -198,6 +209,10 @@ class FakeCaseRepository(_Repo):
             1 for c in self.store.cases.values() if c.citizen_id == citizen_id and c.created_at >= since
         )
 
+    async def count_for_user_since(self, user_id: int, since: datetime) -> int:
+        ids = {c.id for c in self.store.citizens.values() if c.user_id == user_id}
+        return sum(1 for c in self.store.cases.values() if c.citizen_id in ids and c.created_at >= since)
+
     async def list_for_unit(
         self,
         unit_id: str,
@@ -317,13 +332,19 @@ class FakeUserRepository(_Repo):
         return _copy(user) if user else None
 
     async def upsert(
-        self, user_id: int, *, now: datetime, chat_id: int | None = None, language: str | None = None
+        self,
+        user_id: int,
+        *,
+        now: datetime,
+        chat_id: int | None = None,
+        language: str | None = None,
+        first_language: str | None = None,
     ) -> UserRecord:
         now = _utc(now)
         user = self.store.users.get(user_id)
         if user is None:
             user = self.store.users[user_id] = UserRecord(
-                user_id=user_id, first_seen=now, language=language or "zh", chat_id=chat_id
+                user_id=user_id, first_seen=now, language=language or first_language or "zh", chat_id=chat_id
             )
         else:
             if chat_id is not None:
@@ -429,6 +450,49 @@ class FakeLiaisonRepository(_Repo):
         return [_copy(x) for x in sorted(active, key=lambda x: (x.unit_id, x.joined_at, x.id or 0))]
 
 
+class FakeLeaderRepository(_Repo):
+    def _current(self, unit_id: str, role: InviteRole) -> UnitLeader | None:
+        for leader in self.store.leaders:
+            if leader.unit_id == unit_id and leader.role is role and leader.ended_at is None:
+                return leader
+        return None
+
+    async def bind(
+        self, unit_id: str, role: InviteRole, user_id: int, *, name: str, now: datetime
+    ) -> UnitLeader | None:
+        now = _utc(now)
+        self.store.require("user", user_id, self.store.users)
+        self.store.require_units(unit_id)
+        current = self._current(unit_id, role)
+        if current is not None and current.user_id == user_id:
+            current.name = name or current.name
+            return None
+        if current is not None:
+            current.ended_at = now
+        self.store.leaders.append(
+            UnitLeader(unit_id, role, user_id, now, name=name, id=self.store.next_id("leader"))
+        )
+        return _copy(current) if current is not None else None
+
+    async def end(self, unit_id: str, role: InviteRole, *, now: datetime) -> UnitLeader | None:
+        current = self._current(unit_id, role)
+        if current is None:
+            return None
+        current.ended_at = _utc(now)
+        return _copy(current)
+
+    async def list_active(self, unit_ids: Sequence[str] | None = None) -> list[UnitLeader]:
+        found = [
+            x
+            for x in self.store.leaders
+            if x.ended_at is None and (unit_ids is None or x.unit_id in unit_ids)
+        ]
+        return [_copy(x) for x in sorted(found, key=lambda x: (x.unit_id, x.role.value))]
+
+    async def list_all(self) -> list[UnitLeader]:
+        return [_copy(x) for x in sorted(self.store.leaders, key=lambda x: (x.bound_at, x.id or 0))]
+
+
 class FakeOfficeRepository(_Repo):
     async def get(self, user_id: int) -> OfficeMember | None:
         member = self.store.office.get(user_id)
@@ -456,7 +520,14 @@ class FakeOfficeRepository(_Repo):
 
 class FakeInviteRepository(_Repo):
     async def add(
-        self, code_hash: str, unit_id: str, *, created_by: int | None, now: datetime, expires_at: datetime
+        self,
+        code_hash: str,
+        unit_id: str,
+        *,
+        created_by: int | None,
+        now: datetime,
+        expires_at: datetime,
+        role: InviteRole = InviteRole.LIAISON,
     ) -> InviteCode:
         if code_hash in self.store.invites:
             raise ValueError("duplicate invite code")
@@ -468,6 +539,7 @@ class FakeInviteRepository(_Repo):
             expires_at=expires_at,
             created_by=created_by,
             id=self.store.next_id("invite"),
+            role=role,
         )
         invite = self.store.invites[code_hash] = _stored(invite)
         return _copy(invite)
@@ -852,6 +924,7 @@ class FakeUnitOfWork:
         self.users = FakeUserRepository(s)
         self.citizens = FakeCitizenRepository(s)
         self.liaisons = FakeLiaisonRepository(s)
+        self.leaders = FakeLeaderRepository(s)
         self.office = FakeOfficeRepository(s)
         self.invites = FakeInviteRepository(s)
         self.outbox = FakeOutboxRepository(s)

@@ -1,5 +1,6 @@
-"""``python -m bot invite UNIT_ID [--ttl-days N]``: a single-use invite code for a unit's
-liaison, printed on the terminal (first set-up, before any office member exists to use
+"""``python -m bot invite UNIT_ID [--ttl-days N] [--role ROLE]``: a single-use invite code for a
+unit's liaison (or, with ``--role first_responsible|campaign_leader``, its 一把手 / 分管领导),
+printed on the terminal (first set-up, before any office member exists to use
 ``/invite`` in the bot)."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.cli.common import (
     load_settings,
 )
 from bot.wiring import make_deps
+from core.directory import InviteRole
 from core.services.invites import DEFAULT_TTL, MAX_TTL, CreatedInvite
 from core.services.units import sync_plan_units
 from core.unit_lookup import find_unit
@@ -32,6 +34,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_TTL.days,
         metavar="N",
         help=f"days the code stays valid (default {DEFAULT_TTL.days}, at most {MAX_TTL.days})",
+    )
+    parser.add_argument(
+        "--role",
+        choices=[r.value for r in InviteRole],
+        default=InviteRole.LIAISON.value,
+        help="what the code binds its holder to: the unit's liaison (default), its 一把手 "
+        "(first_responsible) or its 分管领导 (campaign_leader)",
     )
 
 
@@ -54,17 +63,21 @@ def run(args: argparse.Namespace) -> int:
         try:
             # the units table may still be empty before the bot's first start
             await sync_plan_units(plan, deps.uow)
-            return await deps.services.invites.create(None, unit_id, timedelta(days=args.ttl_days))
+            return await deps.services.invites.create(
+                None, unit_id, timedelta(days=args.ttl_days), role=InviteRole(args.role)
+            )
         finally:
             await deps.aclose()
 
     invite = asyncio.run(create())
     unit = plan.unit(unit_id)
-    print(f"Invite code for {unit.name} ({unit.id}): {invite.code}")
+    who = "" if invite.role is InviteRole.LIAISON else f", {invite.role.value}"
+    print(f"Invite code for {unit.name} ({unit.id}{who}): {invite.code}")
     print(
         f"Valid until {invite.expires_at.astimezone(settings.tz).isoformat(timespec='minutes')}, usable once."
     )
-    print(f"The unit's liaison sends the bot, in a private chat: /join {invite.code}")
+    holder = "The unit's liaison" if invite.role is InviteRole.LIAISON else "The person"
+    print(f"{holder} sends the bot, in a private chat: /join {invite.code}")
     return EXIT_OK
 
 

@@ -1,5 +1,8 @@
 """Onboarding (SPEC §5): ``/join CODE`` for anyone with a code, and the office's
-``/invite UNIT_ID [DAYS]`` and ``/remove_liaison USER_ID``.
+``/invite UNIT_ID [一把手|分管领导] [DAYS]``, ``/remove_liaison USER_ID``, ``/leaders`` and
+``/remove_leader UNIT_ID 一把手|分管领导``. An invite of a leader's role binds the unit's 一把手 or
+分管领导 (``core.directory.InviteRole``): they get no inbox, only the overdue cases that reach
+the last rung of the ladder (``core.services.periodic``).
 
 The rules (single use, expiry, guessing limits, who may invite) are ``InviteService``'s. Here
 the office role is checked before anything else is looked at, and a liaison's command menu is
@@ -22,8 +25,9 @@ from bot.handlers.liaison import error_text, formatter
 from bot.i18n import Catalogue, Html
 from bot.language import remember_user, user_language
 from bot.replies import reply
+from core.directory import LEADER_ROLES, InviteRole, parse_invite_role
 from core.errors import DomainError
-from core.services.invites import DEFAULT_TTL, MAX_TTL
+from core.services.invites import DEFAULT_TTL, MAX_TTL, role_key
 from core.text import strip_controls
 from core.unit_lookup import find_unit
 
@@ -85,6 +89,10 @@ async def join_command(update: Update, context: BotContext) -> None:
         return
     deps.wake_sender()
     unit = unit_name(deps.plan, lang, joined.unit_id)
+    if joined.role.leader:
+        role = deps.catalogue.t(lang, role_key(joined.role))
+        await reply(update, context, deps.catalogue.t(lang, "join.joined_leader", unit=unit, role=role))
+        return
     text = deps.catalogue.t(lang, "join.joined", unit=unit)
     if joined.previous_unit_id is not None:
         previous = unit_name(deps.plan, lang, joined.previous_unit_id)
@@ -115,7 +123,8 @@ def _unit_list(deps: Deps, lang: str) -> Html:
 
 
 async def invite_command(update: Update, context: BotContext) -> None:
-    """/invite UNIT_ID [DAYS] (office): a fresh single-use code for the unit, shown once."""
+    """/invite UNIT_ID [一把手|分管领导] [DAYS] (office): a fresh single-use code for the unit's
+    liaison (or, with a role word, its 一把手 or 分管领导), shown once."""
     user = update.effective_user
     if user is None:
         return
@@ -125,6 +134,10 @@ async def invite_command(update: Update, context: BotContext) -> None:
         return
     args = list(context.args or [])
     days_text = args.pop() if len(args) > 1 and args[-1].isdigit() else None
+    role = InviteRole.LIAISON
+    if len(args) > 1 and (parsed := parse_invite_role(args[-1])) is not None:
+        role = parsed
+        args.pop()
     typed = " ".join(args).strip()
     if not typed:
         usage = deps.catalogue.t(
@@ -143,18 +156,19 @@ async def invite_command(update: Update, context: BotContext) -> None:
         return
     ttl = timedelta(days=int(days_text)) if days_text is not None and len(days_text) <= 4 else DEFAULT_TTL
     try:
-        invite = await deps.services.invites.create(user.id, unit_id, ttl)
+        invite = await deps.services.invites.create(user.id, unit_id, ttl, role=role)
     except DomainError as error:
         await reply(update, context, error_text(deps, lang, error))
         return
     fmt: CaseFormatter = formatter(deps, lang)
     text = deps.catalogue.t(
         lang,
-        "join.invite_created",
+        "join.invite_created" if not role.leader else "join.invite_created_leader",
         unit=unit_name(deps.plan, lang, unit_id),
         code=invite.code,
         expires=Html(fmt.format_datetime(invite.expires_at)),
         bot=context.bot.username or "",
+        role=deps.catalogue.t(lang, role_key(role)),
     )
     await reply(update, context, text)
 
@@ -182,5 +196,86 @@ async def remove_liaison_command(update: Update, context: BotContext) -> None:
     await drop_chat_menu(context.bot, liaison_id)
     text = deps.catalogue.t(
         lang, "join.removed_done", user_id=liaison_id, unit=unit_name(deps.plan, lang, unit_id)
+    )
+    await reply(update, context, text)
+
+
+# -- office: /leaders and /remove_leader ---------------------------------------------------------
+
+
+async def leaders_command(update: Update, context: BotContext) -> None:
+    """/leaders (office): each unit's bound 一把手 and 分管领导, and who is still to be invited."""
+    user = update.effective_user
+    if user is None:
+        return
+    deps = context.deps
+    lang = await user_language(update, context)
+    if not await _office_or_refuse(update, context, lang):
+        return
+    try:
+        leaders = await deps.services.invites.leaders(user.id)
+    except DomainError as error:
+        await reply(update, context, error_text(deps, lang, error))
+        return
+    bound = {(x.unit_id, x.role): x for x in leaders}
+    t = deps.catalogue.t
+    lines = [t(lang, "join.leaders_title")]
+    missing = 0
+    for unit in deps.plan.units:
+        cells = []
+        for role in LEADER_ROLES:
+            holder = bound.get((unit.id, role))
+            if holder is None:
+                missing += 1
+                cells.append(t(lang, "join.leaders_cell_missing", role=t(lang, role_key(role))))
+            else:
+                cells.append(
+                    t(
+                        lang,
+                        "join.leaders_cell",
+                        role=t(lang, role_key(role)),
+                        name=holder.name or str(holder.user_id),
+                        user_id=holder.user_id,
+                    )
+                )
+        lines.append(
+            t(
+                lang,
+                "join.leaders_line",
+                name=unit_name(deps.plan, lang, unit.id),
+                cells=Html("；".join(cells) if lang == "zh" else "; ".join(cells)),
+            )
+        )
+    lines.append(t(lang, "join.leaders_footer", missing=missing))
+    await reply(update, context, Html("\n".join(lines)))
+
+
+async def remove_leader_command(update: Update, context: BotContext) -> None:
+    """/remove_leader UNIT_ID 一把手|分管领导 (office): ends that binding; the holder is told."""
+    user = update.effective_user
+    if user is None:
+        return
+    deps = context.deps
+    lang = await user_language(update, context)
+    if not await _office_or_refuse(update, context, lang):
+        return
+    args = list(context.args or [])
+    role = parse_invite_role(args[-1]) if len(args) > 1 else None
+    unit_id = find_unit(deps.plan, " ".join(args[:-1]).strip()) if role is not None else None
+    if role is None or not role.leader or unit_id is None:
+        await reply(update, context, deps.catalogue.t(lang, "join.remove_leader_usage"))
+        return
+    try:
+        ended = await deps.services.invites.end_leader(user.id, unit_id, role)
+    except DomainError as error:
+        await reply(update, context, error_text(deps, lang, error))
+        return
+    deps.wake_sender()
+    text = deps.catalogue.t(
+        lang,
+        "join.leader_removed_done",
+        user_id=ended.user_id,
+        unit=unit_name(deps.plan, lang, unit_id),
+        role=deps.catalogue.t(lang, role_key(role)),
     )
     await reply(update, context, text)

@@ -4,8 +4,8 @@ ranking chart, and the chart alone. ``python -m bot report yearend --year 2014 -
 
 The figures are the scoreboard's for the year (storage.stats, the chat's /scoreboard), so each
 traces back to cases and reports; accountability records are counted by the day they were
-recorded. The page is signed off under the office's name; the units' leaders (一把手) sign
-their own unit's line.
+recorded. The page is signed off under the office's name; each unit's line carries the names
+of its 一把手 and 分管领导 bound during the year (``/invite UNIT 一把手``), who sign it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import base64
 import html
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -26,8 +26,10 @@ from bot.reports.charts import _empty, _png, _wrap
 from bot.reports.labels import Labels
 from core.assessment import Part, UnitAssessment, assess
 from core.deadlines import DeadlineRules
+from core.directory import LEADER_ROLES, InviteRole, leader_names
 from core.plan import Plan
 from core.stats import Period, PeriodKind
+from storage.repositories.directory import SqlLeaderRepository
 from storage.repositories.reports import SqlReportRepository
 from storage.stats import StatsReader
 
@@ -38,6 +40,8 @@ class YearEnd:
     period: Period
     today: date
     ranking: tuple[UnitAssessment, ...]
+    # unit → role → name of the 一把手 / 分管领导 who held it during the year (none bound: absent)
+    leaders: dict[str, dict[InviteRole, str]] = field(default_factory=dict)
 
 
 async def build_yearend(
@@ -54,11 +58,13 @@ async def build_yearend(
     async with session_factory() as session:
         board = await StatsReader(session, rules, plan).scoreboard(period, today)
         records = await SqlReportRepository(session).list_accountability()
+        bindings = await SqlLeaderRepository(session).list_all()
     counts: dict[str, int] = {}
     for record in records:
         if start <= record.recorded_at < end:
             counts[record.unit_id] = counts.get(record.unit_id, 0) + 1
-    return YearEnd(year, period, today, tuple(assess(board.rows, counts, plan.assessment)))
+    ranking = tuple(assess(board.rows, counts, plan.assessment))
+    return YearEnd(year, period, today, ranking, leader_names(bindings, start, end))
 
 
 def _basis(labels: Labels, part: Part, assessment: UnitAssessment) -> str:
@@ -78,11 +84,13 @@ def workbook(report: YearEnd, labels: Labels, parts: Sequence[Part]) -> bytes:
     head = [labels.p("yearend.col_rank"), labels.p("yearend.col_unit"), labels.p("yearend.col_composite")]
     for part in parts:
         head += [labels.p(f"yearend.part.{part.value}"), labels.p("yearend.col_basis")]
+    head += [labels.p(f"role.{role.value}") for role in LEADER_ROLES]
     sheet.append(head)
     for a in report.ranking:
         row: list[object] = [a.rank, labels.unit(a.unit), a.composite]
         for part in parts:
             row += [round(a.part(part).points, 2), _basis(labels, part, a)]
+        row += [report.leaders.get(a.unit, {}).get(role, "") for role in LEADER_ROLES]
         sheet.append(row)
     weights = book.create_sheet(labels.p("yearend.sheet_weights"))
     weights.append([labels.p("yearend.col_part"), labels.p("yearend.col_weight")])
@@ -121,9 +129,15 @@ def page(report: YearEnd, labels: Labels, parts: Sequence[Part], png: bytes) -> 
             f"<td class=num>{a.part(p).points:.1f}<br><small>{e(_basis(labels, p, a))}</small></td>"
             for p in parts
         )
+        held = report.leaders.get(a.unit, {})
+        names = "<br>".join(
+            f"<small>{e(labels.p(f'role.{role.value}'))}</small> {e(held[role])}"
+            for role in LEADER_ROLES
+            if role in held
+        )
         rows.append(
             f"<tr><td class=num>{a.rank}</td><td>{e(labels.unit(a.unit))}</td>"
-            f"<td class=num><b>{a.composite:.1f}</b></td>{cells}<td class=sign></td></tr>"
+            f"<td class=num><b>{a.composite:.1f}</b></td>{cells}<td class=sign>{names}</td></tr>"
         )
     weights = labels.p("cases.list_separator").join(
         f"{labels.p(f'yearend.part.{p.part.value}')} {p.weight}"

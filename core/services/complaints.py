@@ -139,10 +139,7 @@ class ComplaintService:
         """How many more cases the user may file today (the per-user daily limit)."""
         now = self.clock.now()
         async with self.uow() as uow:
-            citizen = await uow.citizens.get_by_user(user_id)
-            if citizen is None or citizen.id is None:
-                return self.daily_limit
-            used = await uow.cases.count_for_citizen_since(citizen.id, self._start_of_day(now))
+            used = await uow.cases.count_for_user_since(user_id, self._start_of_day(now))
         return max(0, self.daily_limit - used)
 
     async def file(

@@ -38,7 +38,7 @@ from enum import StrEnum
 from core.cases import Case, CaseEvent, Satisfaction, Visibility
 from core.clock import Clock
 from core.deadlines import CaseDeadlines, Deadline, DeadlineRules, QuietHours, Reminder, ReminderKind
-from core.directory import Liaison
+from core.directory import Liaison, UnitLeader
 from core.notices import Button, JsonScalar, Notice
 from core.outbox import OutboxMessage
 from core.plan import Deliverable, Phase, Plan, Producer
@@ -58,6 +58,9 @@ DEFAULT_LEASE_TTL = timedelta(minutes=5)
 # (通报) queries; "supervision" records that the 督办通知 went out.
 SUPERVISION_EVENT = "supervision"
 ESCALATED_EVENT = "escalated"
+# the last rung: the lead units' 一把手 and 分管领导 told; data["reached"] says how many of them
+# (0: none bound yet — the fact stands, and the office sees it in the case's history)
+LEADER_EVENT = "leader_escalated"
 
 # Phase reminders for unit deliverables: n working days before the due date (0: the due day).
 DEFAULT_PHASE_REMINDER_DAYS = (3, 1, 0)
@@ -111,6 +114,7 @@ class PassSummary:
     yellow: int = 0
     supervision: int = 0
     escalated: int = 0
+    leaders_told: int = 0  # cases whose overdue answer went up to the units' leaders
     follow_up_closed: int = 0
     phases_announced: int = 0  # notices queued by the phase job
     phase_reminders: int = 0
@@ -140,6 +144,7 @@ class _Batch:
 
     seen: set[tuple[int, str, object]]  # (case, event kind, reminder key) already recorded
     roster: dict[str, list[Liaison]]  # unit → its liaisons
+    leaders: dict[str, list[UnitLeader]] = field(default_factory=dict)  # unit → its bound leaders
     events: list[CaseEvent] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
     blue: list[str] = field(default_factory=list)  # reminder keys of the warnings written
@@ -298,10 +303,16 @@ class PeriodicPass:
                 for case_id, reminders in owed.items()
                 if case_id is not None and any(r.kind not in _WARNINGS for r in reminders)
             ]
-            facts = await uow.events.list_kinds(needs_history, (SUPERVISION_EVENT, ESCALATED_EVENT))
+            facts = await uow.events.list_kinds(
+                needs_history, (SUPERVISION_EVENT, ESCALATED_EVENT, LEADER_EVENT)
+            )
             seen = {(e.case_id, e.kind, e.data.get("key")) for e in facts}
-            # every lead unit's liaisons of the batch in one query
+            # every lead unit's liaisons of the batch in one query; their leaders likewise
             batch = _Batch(seen, await roster_for(uow, (u for c in cases for u in c.lead_unit_ids)))
+            if any(r.kind is ReminderKind.LEADER for rs in owed.values() for r in rs):
+                units = sorted({u for c in cases for u in c.lead_unit_ids})
+                for leader in await uow.leaders.list_active(units):
+                    batch.leaders.setdefault(leader.unit_id, []).append(leader)
             for case in cases:
                 assert case.id is not None
                 for reminder in owed[case.id]:
@@ -338,9 +349,17 @@ class PeriodicPass:
             await self._warn(uow, case, reminder, now, not_before, batch)
             (batch.blue if reminder.kind is ReminderKind.BLUE else batch.yellow).append(reminder.key)
             return
-        kind = SUPERVISION_EVENT if reminder.kind is ReminderKind.SUPERVISION else ESCALATED_EVENT
+        kind = {
+            ReminderKind.SUPERVISION: SUPERVISION_EVENT,
+            ReminderKind.ESCALATION: ESCALATED_EVENT,
+            ReminderKind.LEADER: LEADER_EVENT,
+        }[reminder.kind]
         if (case.id, kind, reminder.key) in batch.seen:
             return  # another instance, or an earlier day, did it
+        if kind == LEADER_EVENT:
+            self._tell_leaders(case, reminder, today, now, not_before, batch)
+            counts.leaders_told += 1
+            return
         await self._supervise(uow, case, reminder, kind, today, now, not_before, batch)
         if kind == SUPERVISION_EVENT:
             counts.supervision += 1
@@ -382,6 +401,56 @@ class PeriodicPass:
                 sink=batch.messages,
             )
         return queued
+
+    def _tell_leaders(
+        self,
+        case: Case,
+        reminder: Reminder,
+        today: date,
+        now: datetime,
+        not_before: datetime | None,
+        batch: _Batch,
+    ) -> None:
+        """The leaders' step: each lead unit's bound 一把手 and 分管领导 get the overdue case
+        (never the complainant), and the case's history records it with how many were reached."""
+        assert case.id is not None
+        overdue = self.deadlines.overdue_by(reminder.due, today)
+        reached: list[int] = []
+        for unit_id in case.lead_unit_ids:
+            for leader in batch.leaders.get(unit_id, []):
+                notice = Notice(
+                    chat_id=leader.user_id,
+                    user_id=leader.user_id,
+                    text_key="supervision.leader_notice",
+                    params={
+                        **self._case_params(case, reminder),
+                        "overdue_days": overdue,
+                        "leader_units": [unit_id],
+                        "role_key": f"role.{leader.role.value}",
+                    },
+                    dedup_key=f"rem:{reminder.key}:leader:{unit_id}:{leader.user_id}",
+                    not_before=not_before,
+                )
+                batch.messages.append(notice.to_outbox(now))
+                reached.append(leader.user_id)
+        batch.events.append(
+            CaseEvent(
+                case_id=case.id,
+                at=now,
+                actor=Actor.SYSTEM,
+                actor_ref="system",
+                kind=LEADER_EVENT,
+                visibility=Visibility.INTERNAL,
+                data={
+                    "key": reminder.key,
+                    "deadline": reminder.deadline.value,
+                    "due": reminder.due.isoformat(),
+                    "overdue_days": overdue,
+                    "lead": list(case.lead_unit_ids),
+                    "reached": len(reached),
+                },
+            )
+        )
 
     async def _supervise(
         self,

@@ -6,6 +6,7 @@ from storage.repositories.cases import SqlAttachmentRepository, SqlCaseRepositor
 from storage.repositories.directory import (
     SqlCitizenRepository,
     SqlInviteRepository,
+    SqlLeaderRepository,
     SqlLiaisonRepository,
     SqlOfficeRepository,
     SqlUnitRepository,
@@ -24,6 +25,7 @@ __all__ = [
     "SqlCounterRepository",
     "SqlEventRepository",
     "SqlInviteRepository",
+    "SqlLeaderRepository",
     "SqlLeaseRepository",
     "SqlLiaisonRepository",
     "SqlOfficeRepository",

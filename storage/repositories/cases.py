@@ -18,7 +18,14 @@ from core.directory import UnitRole
 from core.errors import NotFound
 from core.recusal import Recusal, RecusalReason, RecusalScope
 from core.states import Actor, CaseState
-from storage.models import AttachmentRow, CaseEventRow, CaseRecusalRow, CaseRow, CaseUnitRow
+from storage.models import (
+    AttachmentRow,
+    CaseEventRow,
+    CaseRecusalRow,
+    CaseRow,
+    CaseUnitRow,
+    CitizenRow,
+)
 from storage.repositories._sql import dialect_name
 
 # Columns copied one to one between Case and CaseRow (enums by value).
@@ -288,6 +295,15 @@ class SqlCaseRepository:
 
     async def count_for_citizen_since(self, citizen_id: int, since: datetime) -> int:
         stmt = select(func.count()).where(CaseRow.citizen_id == citizen_id, CaseRow.created_at >= since)
+        return int((await self._session.execute(stmt)).scalar_one())
+
+    async def count_for_user_since(self, user_id: int, since: datetime) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(CaseRow)
+            .join(CitizenRow, CitizenRow.id == CaseRow.citizen_id)
+            .where(CitizenRow.user_id == user_id, CaseRow.created_at >= since)
+        )
         return int((await self._session.execute(stmt)).scalar_one())
 
     async def list_for_unit(

@@ -11,8 +11,25 @@ from sqlalchemy import CursorResult, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.api_keys import ApiAccount
-from core.directory import Citizen, InviteCode, Liaison, OfficeMember, UnitRecord, UserRecord
-from storage.models import CitizenRow, InviteCodeRow, LiaisonRow, OfficeMemberRow, UnitRow, UserRow
+from core.directory import (
+    Citizen,
+    InviteCode,
+    InviteRole,
+    Liaison,
+    OfficeMember,
+    UnitLeader,
+    UnitRecord,
+    UserRecord,
+)
+from storage.models import (
+    CitizenRow,
+    InviteCodeRow,
+    LiaisonRow,
+    OfficeMemberRow,
+    UnitLeaderRow,
+    UnitRow,
+    UserRow,
+)
 from storage.repositories._sql import insert_for
 
 _FRESH = {"populate_existing": True}  # reads after Core UPDATEs must not see stale ORM objects
@@ -77,13 +94,23 @@ class SqlUserRepository:
         return _user(row) if row else None
 
     async def upsert(
-        self, user_id: int, *, now: datetime, chat_id: int | None = None, language: str | None = None
+        self,
+        user_id: int,
+        *,
+        now: datetime,
+        chat_id: int | None = None,
+        language: str | None = None,
+        first_language: str | None = None,
     ) -> UserRecord:
         # One statement: INSERT ... ON CONFLICT, so two updates of a new user arriving together
         # don't collide, changing the given fields of a known user and returning the row.
         t = _USERS
         insert = insert_for(self._session, t).values(
-            user_id=user_id, language=language or "zh", chat_id=chat_id, first_seen=now, blocked_bot=False
+            user_id=user_id,
+            language=language or first_language or "zh",
+            chat_id=chat_id,
+            first_seen=now,
+            blocked_bot=False,
         )
         changes: dict[str, Any] = {}
         if chat_id is not None:
@@ -293,6 +320,7 @@ def _invite(row: Any) -> InviteCode:
         used_at=row.used_at,
         used_by=row.used_by,
         id=row.id,
+        role=InviteRole(row.role),
     )
 
 
@@ -301,10 +329,22 @@ class SqlInviteRepository:
         self._session = session
 
     async def add(
-        self, code_hash: str, unit_id: str, *, created_by: int | None, now: datetime, expires_at: datetime
+        self,
+        code_hash: str,
+        unit_id: str,
+        *,
+        created_by: int | None,
+        now: datetime,
+        expires_at: datetime,
+        role: InviteRole = InviteRole.LIAISON,
     ) -> InviteCode:
         row = InviteCodeRow(
-            code_hash=code_hash, unit_id=unit_id, created_by=created_by, created_at=now, expires_at=expires_at
+            code_hash=code_hash,
+            unit_id=unit_id,
+            created_by=created_by,
+            created_at=now,
+            expires_at=expires_at,
+            role=role.value,
         )
         self._session.add(row)
         await self._session.flush()
@@ -338,3 +378,73 @@ class SqlInviteRepository:
             stmt = stmt.where(InviteCodeRow.unit_id == unit_id)
         stmt = stmt.order_by(InviteCodeRow.created_at, InviteCodeRow.id)
         return [_invite(r) for r in (await self._session.execute(stmt, execution_options=_FRESH)).scalars()]
+
+
+def _leader(row: Any) -> UnitLeader:
+    return UnitLeader(
+        unit_id=row.unit_id,
+        role=InviteRole(row.role),
+        user_id=row.user_id,
+        bound_at=row.bound_at,
+        name=row.name,
+        ended_at=row.ended_at,
+        id=row.id,
+    )
+
+
+class SqlLeaderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _current(self, unit_id: str, role: InviteRole) -> UnitLeaderRow | None:
+        stmt = (
+            select(UnitLeaderRow)
+            .where(
+                UnitLeaderRow.unit_id == unit_id,
+                UnitLeaderRow.role == role.value,
+                UnitLeaderRow.ended_at.is_(None),
+            )
+            .with_for_update()
+        )
+        return (await self._session.execute(stmt, execution_options=_FRESH)).scalar_one_or_none()
+
+    async def bind(
+        self, unit_id: str, role: InviteRole, user_id: int, *, name: str, now: datetime
+    ) -> UnitLeader | None:
+        current = await self._current(unit_id, role)
+        if current is not None and current.user_id == user_id:
+            current.name = name or current.name
+            await self._session.flush()
+            return None
+        previous = None
+        if current is not None:
+            current.ended_at = now
+            await self._session.flush()  # the partial unique index: the old row ends first
+            previous = _leader(current)
+        row = UnitLeaderRow(unit_id=unit_id, role=role.value, user_id=user_id, name=name, bound_at=now)
+        self._session.add(row)
+        await self._session.flush()
+        return previous
+
+    async def end(self, unit_id: str, role: InviteRole, *, now: datetime) -> UnitLeader | None:
+        current = await self._current(unit_id, role)
+        if current is None:
+            return None
+        current.ended_at = now
+        await self._session.flush()
+        return _leader(current)
+
+    async def list_active(self, unit_ids: Sequence[str] | None = None) -> builtins.list[UnitLeader]:
+        stmt = select(UnitLeaderRow).where(UnitLeaderRow.ended_at.is_(None))
+        if unit_ids is not None:
+            if not unit_ids:
+                return []
+            stmt = stmt.where(UnitLeaderRow.unit_id.in_(list(unit_ids)))
+        stmt = stmt.order_by(UnitLeaderRow.unit_id, UnitLeaderRow.role)
+        rows = (await self._session.execute(stmt, execution_options=_FRESH)).scalars()
+        return [_leader(r) for r in rows]
+
+    async def list_all(self) -> builtins.list[UnitLeader]:
+        stmt = select(UnitLeaderRow).order_by(UnitLeaderRow.bound_at, UnitLeaderRow.id)
+        rows = (await self._session.execute(stmt, execution_options=_FRESH)).scalars()
+        return [_leader(r) for r in rows]

@@ -147,6 +147,7 @@ async def test_tick_sends_the_days_reminders_once(
         "yellow": 0,
         "supervision": 2,
         "escalated": 1,
+        "leaders_told": 0,
         "follow_up_closed": 1,
         "phases_announced": 0,
         "phase_reminders": 0,

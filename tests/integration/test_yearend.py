@@ -18,6 +18,7 @@ from core.assessment import Part
 from core.calendar import WorkingDays
 from core.cases import Case, Satisfaction, Source
 from core.deadlines import DeadlineRules
+from core.directory import InviteRole
 from core.plan import Plan
 from core.ports import UnitOfWorkFactory
 from core.reports import AccountabilityOutcome, AccountabilityRecord
@@ -93,3 +94,47 @@ async def test_one_units_composite_is_the_weighted_sum_of_its_figures(
     page = (out / "yearend-2014.html").read_text(encoding="utf-8")
     assert "2014 年度整治“办事难”工作年终绩效评估" in page and "区财政局" in page and "55.0" in page
     assert "窗口推诿" not in page  # the citizens' words never reach the report
+
+
+async def test_the_report_carries_the_leaders_who_held_each_role_that_year(
+    uow_factory: UnitOfWorkFactory, session_factory: async_sessionmaker[AsyncSession], plan: Plan,
+    catalogue: Catalogue, tmp_path: Path,
+) -> None:  # fmt: skip
+    await sync_plan_units(plan, uow_factory)
+    async with uow_factory() as uow:
+        for user_id in (71, 72, 73, 74):
+            await uow.users.upsert(user_id, now=local(3, 1), chat_id=user_id)
+        # the head changed in the summer: the one at the year's end signs; the campaign leader
+        # bound in 2013 and never replaced; another unit's head bound only in 2015 does not appear
+        await uow.leaders.bind(UNIT, InviteRole.FIRST_RESPONSIBLE, 71, name="钱一", now=local(3, 1))
+        await uow.leaders.bind(UNIT, InviteRole.FIRST_RESPONSIBLE, 72, name="孙二", now=local(7, 1))
+        await uow.leaders.bind(
+            UNIT, InviteRole.CAMPAIGN_LEADER, 73, name="李三", now=datetime(2013, 12, 1, tzinfo=TZ)
+        )
+        await uow.leaders.bind(
+            "development_reform",
+            InviteRole.FIRST_RESPONSIBLE,
+            74,
+            name="周四",
+            now=datetime(2015, 1, 5, tzinfo=TZ),
+        )
+        await uow.commit()
+
+    rules = DeadlineRules(WorkingDays(), TZ)
+    report = await build_yearend(session_factory, plan, rules, 2014, date(2015, 1, 10))
+    assert report.leaders == {
+        UNIT: {InviteRole.FIRST_RESPONSIBLE: "孙二", InviteRole.CAMPAIGN_LEADER: "李三"}
+    }
+
+    labels = Labels(catalogue, plan, "zh", TZ)
+    write_yearend(report, labels, tmp_path)
+    sheet = load_workbook(tmp_path / "yearend-2014.xlsx")["排名"]
+    head = next(sheet.iter_rows(max_row=1, values_only=True))
+    rows = {
+        row[1]: dict(zip(head, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    assert rows["区财政局"]["一把手（第一责任人）"] == "孙二"
+    assert rows["区财政局"]["分管领导"] == "李三"
+    assert rows[labels.unit("development_reform")]["一把手（第一责任人）"] in ("", None)
+    page = (tmp_path / "yearend-2014.html").read_text(encoding="utf-8")
+    assert "孙二" in page and "李三" in page and "钱一" not in page and "周四" not in page

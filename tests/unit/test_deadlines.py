@@ -317,6 +317,8 @@ def test_daily_pass_sends_each_reminder_once_on_its_day() -> None:
         "42:answer:yellow:2014-10-09": D(2014, 10, 9),
         "42:answer:supervision:2014-10-09": D(2014, 10, 10),
         "42:answer:escalation:2014-10-09": D(2014, 10, 15),
+        # three working days after the 通报 step: Thu 16, Fri 17, Mon 20
+        "42:answer:leader:2014-10-09": D(2014, 10, 20),
     }
     assert attempts > len(outbox)  # the pass did repeat itself; the keys kept it to one each
 
@@ -330,7 +332,16 @@ def test_daily_pass_sends_each_reminder_once_on_its_day() -> None:
         (D(2014, 10, 9), ["7:answer:yellow:2014-10-09"]),
         (D(2014, 10, 10), ["7:answer:supervision:2014-10-09"]),
         # a pass that missed days catches up on supervision and escalation, not on colours
-        (D(2014, 10, 20), ["7:answer:supervision:2014-10-09", "7:answer:escalation:2014-10-09"]),
+        (D(2014, 10, 17), ["7:answer:supervision:2014-10-09", "7:answer:escalation:2014-10-09"]),
+        # ... and on the leaders' step
+        (
+            D(2014, 10, 20),
+            [
+                "7:answer:supervision:2014-10-09",
+                "7:answer:escalation:2014-10-09",
+                "7:answer:leader:2014-10-09",
+            ],
+        ),
     ],
 )
 def test_reminders_of_a_signed_case(today: date, keys: list[str]) -> None:
@@ -445,3 +456,40 @@ def test_quiet_hours_parse(text: str, quiet: QuietHours) -> None:
 def test_quiet_hours_parse_refuses_malformed(text: str) -> None:
     with pytest.raises(ValueError):
         QuietHours.parse(text)
+
+
+# The leaders' step: ``leader_after`` working days after the 通报 step, counted over the
+# calendar like every deadline (make-up Saturdays count, holiday weeks do not).
+@pytest.mark.parametrize(
+    ("due", "leader_day"),
+    [
+        # 5 + 3 working days after Thu 2014-10-09: 10, 11 (make-up Saturday), 13, 14, 15 | 16, 17, 20
+        (D(2014, 10, 9), D(2014, 10, 20)),
+        # due Tue 2014-09-30: the National Day week (Oct 1-7) counts nothing; Sep 28 and Oct 11
+        # were make-up working days: 8, 9, 10, 11, 13 | 14, 15, 16
+        (D(2014, 9, 30), D(2014, 10, 16)),
+        # an ordinary week: due Mon 2014-11-03 → Mon 11-10 (5), then 11, 12, 13
+        (D(2014, 11, 3), D(2014, 11, 13)),
+    ],
+)
+def test_leader_day_comes_leader_after_working_days_after_the_escalation(due: date, leader_day: date) -> None:
+    assert RULES.leader_day(due) == leader_day
+    assert RULES.wd.working_days_between(RULES.escalation_day(due), leader_day) == RULES.leader_after
+
+
+def test_the_leaders_step_is_only_for_the_answer_and_only_from_its_day() -> None:
+    due = D(2014, 11, 3)
+    running = CaseDeadlines(due, due)
+    kinds = lambda today: {  # noqa: E731
+        (r.deadline, r.kind) for r in RULES.reminders_due(7, CaseState.ASSIGNED, running, today)
+    }
+    assert (Deadline.ANSWER, ReminderKind.LEADER) not in kinds(D(2014, 11, 12))
+    assert (Deadline.ANSWER, ReminderKind.LEADER) in kinds(D(2014, 11, 13))
+    assert (Deadline.SIGN, ReminderKind.LEADER) not in kinds(D(2014, 12, 31))
+    # answered: nothing runs any more
+    assert RULES.reminders_due(7, CaseState.ANSWERED, running, D(2014, 12, 31)) == []
+
+
+def test_leader_after_must_be_a_working_day_at_least() -> None:
+    with pytest.raises(ValueError, match="leader_after"):
+        DeadlineRules(RULES.wd, "Asia/Shanghai", leader_after=0)

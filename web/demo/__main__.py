@@ -90,16 +90,13 @@ def process_env(config: DemoConfig, chat: DemoChat, campaign_start: str) -> dict
         # no quiet hours: a visitor trying the demo at night still sees reminders go out
         QUIET_HOURS_START="00:00",
         QUIET_HOURS_END="00:00",
-        # the dashboard's address, under each name its settings may use; the bot puts the
-        # public one into the /web login links
-        WEB_LISTEN=LOOPBACK,
+        # where the dashboard listens, and the address the bot's /web login links start with
+        # (plain http on loopback: bot.settings then leaves the cookie's Secure flag off, or
+        # it would never come back); the anti-forgery key comes from BOT_TOKEN, which the
+        # bot and the dashboard share
         WEB_HOST=LOOPBACK,
         WEB_PORT=str(config.web_port),
         WEB_BASE_URL=web_base,
-        WEB_PUBLIC_URL=web_base,
-        WEB_URL=web_base,
-        # the demo runs over plain http on loopback: a Secure cookie would never come back
-        WEB_COOKIE_SECURE="false",
     )
     return env
 

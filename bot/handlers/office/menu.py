@@ -38,6 +38,8 @@ OFFICE_COMMANDS: Final = (
     "failed",
     "invite",
     "remove_liaison",
+    "leaders",
+    "remove_leader",
     "launch",
     "phase",
     "reports",
