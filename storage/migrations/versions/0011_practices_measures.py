@@ -1,0 +1,26 @@
+"""good practices (特色做法) and long-term measures (长效机制)
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-06 04:10:00
+
+Reserved in the chain so that work on each part can land in any order; filled in by the change
+that adds the tables.
+
+"""
+
+from collections.abc import Sequence
+
+# revision identifiers, used by Alembic.
+revision: str = '0011'
+down_revision: str | Sequence[str] | None = '0010'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

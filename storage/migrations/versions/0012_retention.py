@@ -1,0 +1,26 @@
+"""retention and erasure of identity and evidence
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-06 04:10:00
+
+Reserved in the chain so that work on each part can land in any order; filled in by the change
+that adds the tables.
+
+"""
+
+from collections.abc import Sequence
+
+# revision identifiers, used by Alembic.
+revision: str = '0012'
+down_revision: str | Sequence[str] | None = '0011'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
