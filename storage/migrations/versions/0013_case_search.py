@@ -1,0 +1,26 @@
+"""indexes for the case list's text search and the scoreboard at 1,000,000 cases
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-06 04:10:00
+
+Reserved in the chain so that work on each part can land in any order; filled in by the change
+that adds the tables.
+
+"""
+
+from collections.abc import Sequence
+
+# revision identifiers, used by Alembic.
+revision: str = '0013'
+down_revision: str | Sequence[str] | None = '0012'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
