@@ -23,6 +23,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from core.campaigns import ORGANISER_KINDS, SubCampaign, descendants
 from core.errors import NotFound
 
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
@@ -346,6 +347,8 @@ class Plan:
     classifier: ClassifierSettings
     # [assessment]: the year-end assessment's parts and weights (core.assessment), summing to 100
     assessment: tuple[tuple[AssessmentPart, int], ...] = DEFAULT_WEIGHTS
+    # [[sub_campaigns]]: streets and townships running the plan for their own units (core.campaigns)
+    sub_campaigns: tuple[SubCampaign, ...] = ()
 
     @property
     def start(self) -> date:
@@ -442,8 +445,10 @@ _MISSING = object()
 
 # The keys each table may hold; anything else is reported as a typo.
 _TOP_KEYS = (
-    "schema_version", "campaign", "areas", "units", "phases", "out_of_scope", "classifier", "assessment"
+    "schema_version", "campaign", "areas", "units", "phases", "out_of_scope", "classifier", "assessment",
+    "sub_campaigns",
 )  # fmt: skip
+_SUB_CAMPAIGN_KEYS = ("id", "name", "name_en", "organiser", "leads")
 _CAMPAIGN_KEYS = (
     "id",
     "title",
@@ -740,6 +745,7 @@ class _Reader:
         out_of_scope = self.out_of_scope(self.table(raw, "", "out_of_scope"))
         classifier = self.classifier(self.table(raw, "", "classifier"))
         assessment = self.assessment(raw.get("assessment"))
+        sub_campaigns = self.sub_campaigns(raw, units, areas)
         if self.issues:
             raise PlanError(self.issues)
         # Each of these is None only when its table was missing, which was noted above.
@@ -753,7 +759,63 @@ class _Reader:
             out_of_scope=out_of_scope,
             classifier=classifier,
             assessment=assessment,
+            sub_campaigns=sub_campaigns,
         )
+
+    def sub_campaigns(
+        self, raw: Mapping[str, Any], units: tuple[Unit, ...], areas: tuple[Area, ...]
+    ) -> tuple[SubCampaign, ...]:
+        """[[sub_campaigns]]: optional. Each names its organiser (a street, township or farm of
+        [[units]]); its units are the organiser and the units below it, and no unit belongs to
+        two. ``leads`` picks, per area, another of its units to lead instead of the organiser."""
+        parents = {unit.id: unit.parent_id for unit in units}
+        kinds = {unit.id: unit.kind for unit in units}
+        area_ids = {area.id for area in areas}
+        found: list[SubCampaign] = []
+        owner: dict[str, str] = {}
+        for path, row in self.tables(raw, "", "sub_campaigns", required=False):
+            self.known_keys(row, path, _SUB_CAMPAIGN_KEYS)
+            ident = self.ident(row, path)
+            organiser = self.unit_ref(row, path, "organiser")
+            if organiser is None or organiser not in kinds:
+                continue
+            if kinds[organiser] not in ORGANISER_KINDS:
+                self.fail(
+                    f"{path}.organiser",
+                    f"'{organiser}' is a {kinds[organiser]}; a sub-campaign is organised by a"
+                    f" {', '.join(sorted(ORGANISER_KINDS))}",
+                )
+            members = descendants(parents, organiser)
+            for unit_id in sorted(members):
+                if unit_id in owner:
+                    where = f"{path}.organiser"
+                    self.fail(where, f"unit '{unit_id}' is already in sub-campaign '{owner[unit_id]}'")
+                owner.setdefault(unit_id, ident)
+            leads: dict[str, str] = {}
+            table = row.get("leads", {})
+            if not isinstance(table, Mapping):
+                self.fail(f"{path}.leads", f"expected a table of area = unit, got {_type_name(table)}")
+                table = {}
+            for area_id, unit_id in table.items():
+                where = f"{path}.leads.{area_id}"
+                if area_id not in area_ids:
+                    self.fail(where, f"no area '{area_id}' in the plan")
+                elif not isinstance(unit_id, str) or unit_id not in members:
+                    self.fail(where, f"{unit_id!r} is not one of this sub-campaign's units")
+                else:
+                    leads[area_id] = unit_id
+            found.append(
+                SubCampaign(
+                    id=ident,
+                    name=self.text(row, path, "name"),
+                    name_en=self.text(row, path, "name_en"),
+                    organiser_id=organiser,
+                    leads=tuple(sorted(leads.items())),
+                    unit_ids=members,
+                )
+            )
+        self.unique(((f"sub_campaigns[{i}].id", s.id) for i, s in enumerate(found)), "sub-campaign id")
+        return tuple(found)
 
     def assessment(self, raw: object) -> tuple[tuple[AssessmentPart, int], ...]:
         """[assessment]: optional; each part a whole number of points, 0 to leave it out, all
@@ -1074,6 +1136,11 @@ _LABELS = {
         "heads and campaign leaders bind their accounts by invite: /invite UNIT_ID head|leader"
         " (or python -m bot invite UNIT_ID --role ...)",
     ),
+    "sub_campaigns": ("街道、乡镇场专项整治", "Street and township campaigns"),
+    "sub_none": (
+        "方案未列明（各街道、乡镇场可在方案中以 [[sub_campaigns]] 组织本地专项整治）",
+        "none in the plan (a street or township adds one as [[sub_campaigns]])",
+    ),
     "assessment": ("年终绩效评估权重", "Year-end assessment weights"),
     "answered_on_time": ("按时办结", "answered on time"),
     "satisfaction": ("群众满意", "satisfaction"),
@@ -1157,6 +1224,14 @@ def plan_summary(plan: Plan, lang: str = "zh") -> str:
             f" {t['campaign_leader']}: {unit.campaign_leader or t['unnamed']}"
         )
     lines.append(f"  ({t['bind_hint']})")
+    lines += ["", f"{t['sub_campaigns']}: {len(plan.sub_campaigns) or t['sub_none']}"]
+    for sub in plan.sub_campaigns:
+        leads = t["sep"].join(
+            f"{plan.area(area_id).numeral if zh else plan.area(area_id).number} → {unit_names([unit_id])}"
+            for area_id, unit_id in sub.leads
+        )
+        lines.append(f"  [{sub.id}] {sub.name if zh else sub.name_en}: {unit_names(sorted(sub.unit_ids))}")
+        lines.append(f"     {t['lead']}: {unit_names([sub.organiser_id])}{'; ' + leads if leads else ''}")
     weights = t["sep"].join(f"{t[part.value]} {weight}" for part, weight in plan.assessment)
     lines += ["", f"{t['assessment']}: {weights}"]
     return "\n".join(lines)
