@@ -82,3 +82,4 @@ def may_see(scope: str, case_campaign: str) -> bool:
 
 def campaign_by_id(sub_campaigns: Iterable[SubCampaign], campaign_id: str) -> SubCampaign | None:
     return next((s for s in sub_campaigns if s.id == campaign_id), None)
+

@@ -62,6 +62,9 @@ class CaseFilter:
     date_to: date | None = None  # filed on or before, local day
     query: str = ""  # tracking number, or words of the description, place or unit named
     after: Cursor | None = None
+    # a sub-campaign's office sees its campaign's cases only (set from the viewer, never from
+    # the query string); None: every campaign (the district's office, or a liaison's unit list)
+    campaign: str | None = None
 
     def without_cursor(self) -> CaseFilter:
         return replace(self, after=None)

@@ -111,6 +111,8 @@ class Case:
     # units kept out of the case (回避): the unit complained about, its offices, its heads
     recusals: list[Recusal] = field(default_factory=list)
     submission_key: str | None = None  # the citizen's confirm, so a double tap files one case
+    # the sub-campaign (core.campaigns) the case belongs to; DISTRICT ("") for the district's
+    campaign: str = ""
     id: int | None = None
 
     @property

@@ -83,6 +83,7 @@ class OfficeMember:
     added_at: datetime
     added_by: int | None = None
     active: bool = True
+    campaign: str = ""  # the campaign whose office this is (core.campaigns; "" the district's)
 
 
 class InviteRole(StrEnum):

@@ -250,8 +250,10 @@ class OfficeRepository(Protocol):
         """Active member added at run time (config admins are checked by the caller)."""
         ...
 
-    async def add(self, user_id: int, *, added_by: int | None, now: datetime) -> OfficeMember:
-        """Add or re-activate."""
+    async def add(
+        self, user_id: int, *, added_by: int | None, now: datetime, campaign: str = ""
+    ) -> OfficeMember:
+        """Add or re-activate, as a member of ``campaign``'s office ("" the district's)."""
         ...
 
     async def remove(self, user_id: int) -> bool: ...

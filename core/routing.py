@@ -3,10 +3,11 @@ unit complained about never handles, nor is copied on, a complaint against itsel
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core.campaigns import DISTRICT, SubCampaign, campaign_by_id, lead_in, owner_of
 from core.plan import Area
 
 
@@ -52,3 +53,34 @@ def route(
     if not lead:
         return Routing((), assist, TriageReason.TARGET_IS_LEAD)
     return Routing(lead, assist)
+
+
+# Triage reasons that come before any lead: the office (the sub-campaign's, and the district's,
+# which sees every case) has to decide what the complaint is or whom it is about first.
+_DECIDE_FIRST = frozenset({TriageReason.NOT_SURE, TriageReason.TARGET_UNCLEAR})
+
+
+def route_in_campaign(
+    sub_campaigns: Iterable[SubCampaign],
+    target_unit_id: str | None,
+    area_id: str | None,
+    district: Routing,
+    excluded: Collection[str] = (),
+) -> tuple[str, Routing]:
+    """The campaign a new complaint belongs to, and its routing there.
+
+    ``district`` is how the district's plan would route it. A complaint about a unit of a
+    sub-campaign is that campaign's: its lead for the area handles it alone (the district's
+    assisting units are not copied on a local case); when the office must decide first, it waits
+    in triage as the sub-campaign's; when recusal leaves none of its units to lead (the complaint
+    is about the organiser itself), it goes up to the district and is routed as any other."""
+    subs = tuple(sub_campaigns)
+    sub = campaign_by_id(subs, owner_of(subs, [target_unit_id] if target_unit_id else []))
+    if sub is None:
+        return DISTRICT, district
+    if area_id is None or district.triage in _DECIDE_FIRST:
+        return sub.id, district
+    lead = lead_in(sub, area_id, excluded)
+    if lead is None:
+        return DISTRICT, district
+    return sub.id, Routing((lead,), ())

@@ -52,6 +52,8 @@ def conditions(flt: CaseFilter, *, today: date, tz: tzinfo) -> list[ColumnElemen
         where.append(func.coalesce(_C.area_final, _C.area_auto) == flt.area)
     if flt.unit is not None:
         where.append(exists().where(_U.case_id == _C.id, _U.unit_id == flt.unit))
+    if flt.campaign is not None:
+        where.append(_C.campaign == flt.campaign)
     if flt.overdue:
         where.append(overdue_condition(today))
     start, end = flt.created_bounds(tz)

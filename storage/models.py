@@ -185,6 +185,8 @@ class OfficeMemberRow(Base):
     added_by: Mapped[int | None] = mapped_column(BigInteger)
     added_at: Mapped[datetime]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Sub-campaigns (0015): the campaign whose office this member is; "" the district's
+    campaign: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class LiaisonRow(Base):
@@ -241,6 +243,9 @@ class CaseRow(Base):
     satisfaction_comment: Mapped[str] = mapped_column(Text, default="")
     # The citizen's confirm press: a double tap or a retried update files one case, not two.
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Sub-campaigns (0015): the street's or township's campaign the case belongs to; "" the
+    # district's. Indexed: a sub-campaign's office lists its own cases only.
+    campaign: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
 
     units: Mapped[list[CaseUnitRow]] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="selectin", order_by="CaseUnitRow.position"

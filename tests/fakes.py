@@ -502,9 +502,13 @@ class FakeOfficeRepository(_Repo):
         member = self.store.office.get(user_id)
         return member is not None and member.active
 
-    async def add(self, user_id: int, *, added_by: int | None, now: datetime) -> OfficeMember:
+    async def add(
+        self, user_id: int, *, added_by: int | None, now: datetime, campaign: str = ""
+    ) -> OfficeMember:
         now = _utc(now)
-        member = self.store.office[user_id] = OfficeMember(user_id=user_id, added_at=now, added_by=added_by)
+        member = self.store.office[user_id] = OfficeMember(
+            user_id=user_id, added_at=now, added_by=added_by, campaign=campaign
+        )
         return _copy(member)
 
     async def remove(self, user_id: int) -> bool:

@@ -90,6 +90,13 @@ class Viewer:
         """A liaison's unit (None for the office, who sees every unit)."""
         return self.web.unit_id
 
+    @property
+    def campaign(self) -> str | None:
+        """The one campaign whose cases an office viewer sees (a street's or township's office),
+        None for the district's office, which sees every case."""
+        scope = self.web.roles.office_scope
+        return scope if self.office and scope else None
+
 
 def request_lang(request: Request) -> str:
     lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or LANGS[0]

@@ -21,7 +21,7 @@ from core.outbox import OutboxMessage
 from core.plan import Area, Plan
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.recusal import TargetFinding, find_targets
-from core.routing import Routing, TriageReason, route
+from core.routing import Routing, TriageReason, route, route_in_campaign
 from core.services.workflow import (
     Move,
     Who,
@@ -210,6 +210,14 @@ class ComplaintService:
             # and stored once, its history and notices in one batch each: a filing is a handful
             # of statements however many units it reaches.
             routing = route(area, case.may_not_lead(), case.may_not_see(), target_unclear=case.target_pending)
+            # a complaint about a street's or township's unit is its own campaign's case
+            case.campaign, routing = route_in_campaign(
+                self.plan.sub_campaigns,
+                case.target_unit_id,
+                area.id if area else None,
+                routing,
+                case.may_not_lead() | case.may_not_see(),
+            )
             if not routing.needs_triage and self._low_confidence(draft):
                 routing = Routing((), (), TriageReason.LOW_CONFIDENCE)
             # an API filing's history names the key it came through, never the person

@@ -23,6 +23,7 @@ from enum import StrEnum
 
 from core.attachments import Attachment
 from core.audit import AuditEntry
+from core.campaigns import DISTRICT, campaign_by_id, lead_in, may_see, owner_of
 from core.cases import Case, CaseEvent, Measure, Outcome, Satisfaction, Source, Visibility
 from core.clock import Clock
 from core.deadlines import DeadlineRules
@@ -34,7 +35,7 @@ from core.plan import Area, Plan, UnknownPlanId
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.recusal import RecusalReason, family_recusals, merge
 from core.roles import resolve_roles
-from core.routing import TriageReason
+from core.routing import TriageReason, route_in_campaign
 from core.routing import route as default_routing
 from core.services.complaints import MAX_DESCRIPTION, MIN_DESCRIPTION, clean_text
 from core.services.workflow import (
@@ -155,6 +156,16 @@ class ConfigAdmin(ActionNotAllowed):
 
 class NotAMember(NotFound):
     key = "office.error_not_member"
+
+
+class UnknownCampaign(ValidationFailed):
+    key = "office.error_unknown_campaign"
+
+
+class OutsideCampaign(ActionNotAllowed):
+    """A street's or township's office acts within its own campaign; the district's above it."""
+
+    key = "office.error_outside_campaign"
 
 
 class BadSource(ValidationFailed):
@@ -280,13 +291,20 @@ class OfficeService:
 
     # -- access and bookkeeping -------------------------------------------------------------------
 
-    async def _require_office(self, uow: UnitOfWork, user_id: int) -> None:
+    async def _require_office(self, uow: UnitOfWork, user_id: int) -> str:
+        """The office member's scope (core.campaigns): DISTRICT, or the sub-campaign whose
+        office they are; raises for anyone who is not an office member."""
         roles = await resolve_roles(uow, user_id, self.admin_ids)
         roles.require_office()
+        return roles.office_scope
 
-    async def _case(self, uow: UnitOfWork, case_id: int) -> Case:
+    async def _case(self, uow: UnitOfWork, case_id: int, scope: str = DISTRICT) -> Case:
+        """The case, locked for the change; another campaign's case is not there for a
+        sub-campaign's office (the same answer as a case that does not exist)."""
         case = await uow.cases.get(case_id, for_update=True)
         if case is None or case.id is None or case.state is CaseState.DRAFT:
+            raise NotFound(kind="case")
+        if not may_see(scope, case.campaign):
             raise NotFound(kind="case")
         return case
 
@@ -323,18 +341,22 @@ class OfficeService:
         """What waits for the office, oldest first: cases to route (not sure, or only the unit
         complained about could lead), returned cases, extension requests and reopen requests."""
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
+            scope = await self._require_office(uow, office_user)
             items: list[QueueItem] = []
             waiting = await uow.cases.list_in_states(
                 (CaseState.TRIAGE, CaseState.RETURNED, CaseState.EXTENSION_REQUESTED), limit=QUEUE_LIMIT
             )
             for case in waiting:
                 assert case.id is not None
+                if not may_see(scope, case.campaign):
+                    continue
                 history = await uow.events.list(case.id, include_internal=True)
                 items.append(_queue_item(case, history))
             answered = await uow.cases.list_in_states((CaseState.ANSWERED,), limit=ANSWERED_SCAN)
             for case in answered:
                 if case.satisfaction is not Satisfaction.UNSATISFIED or case.id is None:
+                    continue
+                if not may_see(scope, case.campaign):
                     continue
                 history = await uow.events.list(case.id, include_internal=True)
                 request = pending_reopen_request(history)
@@ -357,8 +379,8 @@ class OfficeService:
         stay anonymous). Audited: the trail shows who looked at a complainant's identity."""
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            case = await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id, scope)
             assert case.id is not None
             history = await uow.events.list(case.id, include_internal=True)
             evidence = await uow.attachments.list_for_case(case.id)
@@ -386,28 +408,30 @@ class OfficeService:
         """The case alone (no history, no identity), to check where it stands before asking
         the office for a reason."""
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            return await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            return await self._case(uow, case_id, scope)
 
     async def case_by_number(self, office_user: int, tracking_no: str) -> Case:
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
+            scope = await self._require_office(uow, office_user)
             case = await uow.cases.get_by_tracking_no(tracking_no)
         if case is None or case.id is None or case.state is CaseState.DRAFT:
+            raise NotFound(kind="case")
+        if not may_see(scope, case.campaign):
             raise NotFound(kind="case")
         return case
 
     async def evidence(self, office_user: int, case_id: int) -> tuple[Attachment, ...]:
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            await self._case(uow, case_id, scope)
             return tuple(await uow.attachments.list_for_case(case_id))
 
     async def find(self, office_user: int, tracking_no: str) -> OfficeCaseView:
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
+            scope = await self._require_office(uow, office_user)
             case = await uow.cases.get_by_tracking_no(tracking_no)
-        if case is None or case.id is None:
+        if case is None or case.id is None or not may_see(scope, case.campaign):
             raise NotFound(kind="case")
         return await self.view(office_user, case.id)
 
@@ -422,10 +446,12 @@ class OfficeService:
 
     async def members(self, office_user: int) -> Members:
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
+            scope = await self._require_office(uow, office_user)
             added = await uow.office.list_active()
+        # a sub-campaign's office sees its own members; the district's sees everyone
         return Members(
-            tuple(sorted(self.admin_ids)), tuple(m for m in added if m.user_id not in self.admin_ids)
+            tuple(sorted(self.admin_ids)),
+            tuple(m for m in added if m.user_id not in self.admin_ids and may_see(scope, m.campaign)),
         )
 
     # -- routing ----------------------------------------------------------------------------------
@@ -443,8 +469,8 @@ class OfficeService:
         assisting units get the case card, the citizen is told who handles it and by when."""
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            case = await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id, scope)
             assert case.id is not None
             if case.state not in ROUTABLE_STATES:
                 raise InvalidTransition(state=case.state.value, action=Action.ROUTE.value)
@@ -453,9 +479,18 @@ class OfficeService:
                 raise UnknownArea(area_id="")
             area = self._area(wanted_area)
             history = await uow.events.list(case.id, include_internal=True)
+            if not lead_unit_ids:
+                lead_unit_ids = self._local_lead(case, area, history, scope)
             lead = self._leads(case, area, history, lead_unit_ids)
             hidden = case.may_not_see()
             assist = tuple(u for u in area.assist_unit_ids if u not in hidden and u not in lead)
+            campaign = owner_of(self.plan.sub_campaigns, lead)
+            if scope != DISTRICT:
+                # a street's office routes within its own units; above them is the district's
+                if campaign != scope:
+                    raise OutsideCampaign(campaign=scope)
+                assist = ()  # a local case: the district's assisting units are not copied
+            case.campaign = campaign
             # routing decides who handles it: candidates still waiting stay kept out, for good
             case.recusals = [replace(r, pending=False) for r in case.recusals]
             previous_area = case.area_final
@@ -487,6 +522,18 @@ class OfficeService:
             await self._audit(uow, office_user, now, AUDIT_ROUTE, case.tracking_no, details)
             await uow.commit()
         return Routed(case, area.id, lead, assist)
+
+    def _local_lead(self, case: Case, area: Area, history: list[CaseEvent], scope: str) -> tuple[str, ...]:
+        """A street's case, routed without naming units, goes to the street's own lead for the
+        area (core.campaigns.lead_in); () leaves the choice to the district's plan."""
+        sub = campaign_by_id(self.plan.sub_campaigns, scope or case.campaign)
+        if sub is None:
+            return ()
+        kept_out = case.may_not_lead() | case.may_not_see() | set(_excluded_units(case, history))
+        local = lead_in(sub, area.id, kept_out)
+        if local is None and scope:
+            raise NoLeadUnit(area_id=area.id)  # the street has nobody left: the district decides
+        return (local,) if local is not None else ()
 
     def _leads(
         self,
@@ -520,8 +567,8 @@ class OfficeService:
         unit_id = self._unit(unit_id)
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            case = await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id, scope)
             assert case.id is not None
             office = self._office(office_user)
             family = family_recusals(self.plan, unit_id, RecusalReason.OFFICE)
@@ -567,8 +614,8 @@ class OfficeService:
         handle the case again); recusals already decided stay."""
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            case = await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id, scope)
             released = [r for r in case.recusals if r.pending]
             if not released:
                 raise NoCandidates()
@@ -594,8 +641,8 @@ class OfficeService:
         now = self.clock.now()
         area = self._area(area_id)
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            case = await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id, scope)
             assert case.id is not None
             before = case.area
             if before == area.id and case.area_final is not None:
@@ -626,8 +673,8 @@ class OfficeService:
             raise ValidationFailed(field="reason", reason="empty")
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            case = await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id, scope)
             assert case.id is not None
             event = await apply_action(uow, case, Action.REJECT, self._office(office_user), now, text=reason)
             key = CITIZEN_NOTICES[Action.REJECT]
@@ -656,8 +703,8 @@ class OfficeService:
             raise MeasureWithoutSubstance(outcome=outcome.value, measure=measure.value)
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            case = await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id, scope)
             assert case.id is not None
             if case.state not in OUTCOME_STATES:
                 raise InvalidTransition(state=case.state.value, action=Action.CLOSE.value)
@@ -692,8 +739,8 @@ class OfficeService:
         """典型案例: the case goes on (or comes off) the notice list of typical cases."""
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            case = await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id, scope)
             assert case.id is not None
             if case.typical != typical:
                 case.typical = typical
@@ -723,8 +770,8 @@ class OfficeService:
             raise ValidationFailed(field="text", reason="empty")
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            case = await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id, scope)
             assert case.id is not None
             if case.state not in SUPERVISABLE_STATES or not case.lead_unit_ids:
                 raise NotSupervisable(state=case.state.value)
@@ -776,8 +823,8 @@ class OfficeService:
             raise ValidationFailed(field="reason", reason="empty")
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            case = await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id, scope)
             assert case.id is not None
             if case.state not in REOPENABLE_STATES:
                 raise InvalidTransition(state=case.state.value, action=Action.REOPEN.value)
@@ -827,8 +874,9 @@ class OfficeService:
             raise ValidationFailed(field="count", value=n, limit=MAX_SPOT_CHECK)
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
+            scope = await self._require_office(uow, office_user)
             cases = await uow.cases.sample_closed(n, closed_from=closed_from, closed_until=closed_until)
+            cases = [c for c in cases if may_see(scope, c.campaign)]
             for case in cases:
                 assert case.id is not None
                 await uow.events.add(
@@ -857,9 +905,15 @@ class OfficeService:
             unit_id = self._unit(unit_id)
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
+            scope = await self._require_office(uow, office_user)
+            # a street's office speaks to its own units only
+            sub = campaign_by_id(self.plan.sub_campaigns, scope)
+            if sub is not None and unit_id is not None and unit_id not in sub.unit_ids:
+                raise OutsideCampaign(campaign=scope)
             if unit_id is None:
                 liaisons = await uow.liaisons.list_active()
+                if sub is not None:
+                    liaisons = [li for li in liaisons if li.unit_id in sub.unit_ids]
                 sent = 0
                 for liaison in liaisons:
                     sent += await tell_unit_member(uow, liaison.user_id, liaison.unit_id, text, now)
@@ -892,8 +946,8 @@ class OfficeService:
         now = self.clock.now()
         key = "office.case_notice_positive" if positive else "office.case_notice_negative"
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            case = await self._case(uow, case_id)
+            scope = await self._require_office(uow, office_user)
+            case = await self._case(uow, case_id, scope)
             assert case.id is not None
             if not case.typical:
                 case.typical = True
@@ -927,14 +981,21 @@ class OfficeService:
             await uow.commit()
         return Broadcast(sent, unit_id)
 
-    async def add_member(self, office_user: int, user_id: int) -> OfficeMember:
+    async def add_member(self, office_user: int, user_id: int, campaign: str | None = None) -> OfficeMember:
         """Make ``user_id`` an office member (they are told; their menu changes when they next
-        send /start or /office)."""
+        send /start or /office): of ``campaign``'s office (a sub-campaign's id, or DISTRICT),
+        by default of the adding member's own. Only the district's office adds to another's."""
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            member = await uow.office.add(user_id, added_by=office_user, now=now)
-            await self._audit(uow, office_user, now, AUDIT_MEMBER_ADD, str(user_id))
+            scope = await self._require_office(uow, office_user)
+            wanted = scope if campaign is None else campaign
+            if wanted != DISTRICT and campaign_by_id(self.plan.sub_campaigns, wanted) is None:
+                raise UnknownCampaign(campaign=wanted)
+            if not may_see(scope, wanted):
+                raise OutsideCampaign(campaign=scope)  # a street's office adds to its own only
+            member = await uow.office.add(user_id, added_by=office_user, now=now, campaign=wanted)
+            details: dict[str, object] | None = {"campaign": wanted} if wanted else None
+            await self._audit(uow, office_user, now, AUDIT_MEMBER_ADD, str(user_id), details)
             await uow.outbox.add(_personal(user_id, "office.notify_member_added", now))
             await uow.commit()
         return member
@@ -945,8 +1006,11 @@ class OfficeService:
             raise ConfigAdmin(user_id=user_id)
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
-            if not await uow.office.is_member(user_id) or not await uow.office.remove(user_id):
+            scope = await self._require_office(uow, office_user)
+            member = await uow.office.get(user_id)
+            if member is None or not member.active or not may_see(scope, member.campaign):
+                raise NotAMember(user_id=user_id)
+            if not await uow.office.remove(user_id):
                 raise NotAMember(user_id=user_id)
             await self._audit(uow, office_user, now, AUDIT_MEMBER_REMOVE, str(user_id))
             await uow.outbox.add(_personal(user_id, "office.notify_member_removed", now))
@@ -975,7 +1039,9 @@ class OfficeService:
         area = self._area(area_id)
         now = self.clock.now()
         async with self.uow() as uow:
-            await self._require_office(uow, office_user)
+            scope = await self._require_office(uow, office_user)
+            if not may_see(scope, owner_of(self.plan.sub_campaigns, [target])):
+                raise OutsideCampaign(campaign=scope)
             year = now.astimezone(self.clock.tz).year
             number = await uow.counters.next(self.plan.campaign.case_prefix, year)
             case = Case(
@@ -989,11 +1055,18 @@ class OfficeService:
                 anonymous=True,
                 recusals=list(merge(family_recusals(self.plan, target, RecusalReason.FINDING))),
             )
+            # a finding about a street's unit is its campaign's case, as a complaint would be
+            case.campaign, routing = route_in_campaign(
+                self.plan.sub_campaigns,
+                target,
+                area.id,
+                default_routing(area, case.may_not_lead(), case.may_not_see()),
+                case.may_not_lead() | case.may_not_see(),
+            )
             await uow.cases.add(case)
             office = self._office(office_user)
             await apply_action(uow, case, Action.SUBMIT, office, now, data={"source": source.value})
             await record_recusals(uow, case, case.recusals, office, now)
-            routing = default_routing(area, case.may_not_lead(), case.may_not_see())
             routed = not routing.needs_triage
             if routed:
                 await assign(

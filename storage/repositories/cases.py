@@ -52,6 +52,7 @@ _SCALARS = (
     "typical",
     "satisfaction_comment",
     "submission_key",
+    "campaign",
 )
 _ENUMS = ("state", "source", "outcome", "measure", "satisfaction")
 

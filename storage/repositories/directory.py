@@ -270,7 +270,13 @@ class SqlLiaisonRepository:
 
 
 def _member(row: Any) -> OfficeMember:
-    return OfficeMember(user_id=row.user_id, added_at=row.added_at, added_by=row.added_by, active=row.active)
+    return OfficeMember(
+        user_id=row.user_id,
+        added_at=row.added_at,
+        added_by=row.added_by,
+        active=row.active,
+        campaign=row.campaign,
+    )
 
 
 class SqlOfficeRepository:
@@ -285,8 +291,10 @@ class SqlOfficeRepository:
         member = await self.get(user_id)
         return member is not None and member.active
 
-    async def add(self, user_id: int, *, added_by: int | None, now: datetime) -> OfficeMember:
-        values = {"added_by": added_by, "added_at": now, "active": True}
+    async def add(
+        self, user_id: int, *, added_by: int | None, now: datetime, campaign: str = ""
+    ) -> OfficeMember:
+        values = {"added_by": added_by, "added_at": now, "active": True, "campaign": campaign}
         stmt = insert_for(self._session, OfficeMemberRow).values(user_id=user_id, **values)
         stmt = stmt.on_conflict_do_update(index_elements=[OfficeMemberRow.user_id], set_=values)
         await self._session.execute(stmt)

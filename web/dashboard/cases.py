@@ -71,6 +71,7 @@ class CasePages:
         flt = parse_filter(request.query_params, area_ids=self.area_ids, unit_ids=self.unit_ids)
         if not viewer.office:
             flt = replace(flt, unit=viewer.unit_id)  # a liaison's list is its unit's, always
+        flt = replace(flt, campaign=viewer.campaign)  # a street's office: its own cases
         labels = labels_for(deps, viewer.lang)
         fmt = formatter(deps, viewer.lang)
         async with self.read_only() as session:

@@ -23,6 +23,8 @@ from bot.i18n import Html, language_for
 from bot.language import stored_language
 from bot.pending_input import Question
 from bot.replies import reply
+from core.campaigns import campaign_by_id
+from core.directory import OfficeMember
 from core.errors import DomainError, NotFound
 from core.services.office import MAX_BROADCAST
 from core.tracking import parse_tracking_no
@@ -103,38 +105,55 @@ async def cancel_broadcast(update: Update, context: BotContext, lang: str) -> No
     await drop_buttons(query.message)
 
 
+def campaign_label(deps: Deps, lang: str, campaign: str) -> str:
+    """A sub-campaign's name in ``lang`` (its id when the plan no longer has it)."""
+    sub = campaign_by_id(deps.plan.sub_campaigns, campaign)
+    if sub is None:
+        return campaign
+    return sub.name_en if lang == "en" and sub.name_en else sub.name
+
+
+def _member_lines(members: Sequence[OfficeMember]) -> list[tuple[int, datetime, str]]:
+    return [(m.user_id, m.added_at, m.campaign) for m in members]
+
+
 def render_members(
-    deps: Deps, lang: str, admins: Sequence[int], added: Sequence[tuple[int, datetime]]
+    deps: Deps, lang: str, admins: Sequence[int], added: Sequence[tuple[int, datetime, str]]
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     fmt = formatter(deps, lang)
     lines = [fmt.t("office.members_title")]
     lines.extend(fmt.t("office.member_admin", user_id=user_id) for user_id in admins)
-    lines.extend(
-        fmt.t("office.member_added", user_id=user_id, since=Html(fmt.format_datetime(at)))
-        for user_id, at in added
-    )
+    for user_id, at, campaign in added:
+        line = fmt.t("office.member_added", user_id=user_id, since=Html(fmt.format_datetime(at)))
+        if campaign:
+            line += fmt.t("office.member_campaign", campaign=campaign_label(deps, lang, campaign))
+        lines.append(line)
     lines.append(fmt.t("office.members_usage"))
     rows = [
         [button(deps, lang, "office.button_remove_member", f"of:member:remove:{user_id}", user_id=user_id)]
-        for user_id, _ in added
+        for user_id, _, _ in added
     ]
     return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
 
 
 @office_only
 async def members_command(update: Update, context: BotContext, user_id: int, lang: str) -> None:
-    """/members, /members add USER_ID, /members remove USER_ID."""
+    """/members, /members add USER_ID [CAMPAIGN], /members remove USER_ID. CAMPAIGN: the id of a
+    street's or township's campaign (the plan's [[sub_campaigns]]) whose office the new member
+    joins; without it, the adding member's own office."""
     deps = context.deps
     args = list(context.args or [])
     service = deps.services.office
     try:
         if args:
-            if len(args) != 2 or args[0].lower() not in ("add", "remove") or not _USER_ID.fullmatch(args[1]):
+            verb = args[0].lower()
+            well_formed = (len(args) == 2 or (len(args) == 3 and verb == "add")) and verb in ("add", "remove")
+            if not well_formed or not _USER_ID.fullmatch(args[1]):
                 await reply(update, context, deps.catalogue.t(lang, "office.members_usage"))
                 return
             member_id = int(args[1])
-            if args[0].lower() == "add":
-                await service.add_member(user_id, member_id)
+            if verb == "add":
+                await service.add_member(user_id, member_id, args[2] if len(args) == 3 else None)
                 deps.wake_sender()
                 await reply(
                     update, context, deps.catalogue.t(lang, "office.member_added_done", user_id=member_id)
@@ -151,9 +170,7 @@ async def members_command(update: Update, context: BotContext, user_id: int, lan
     except DomainError as error:
         await reply(update, context, error_text(deps, lang, error))
         return
-    text, markup = render_members(
-        deps, lang, members.admins, [(m.user_id, m.added_at) for m in members.added]
-    )
+    text, markup = render_members(deps, lang, members.admins, _member_lines(members.added))
     await reply(update, context, text, reply_markup=markup)
 
 
@@ -167,9 +184,7 @@ async def remove_member(update: Update, context: BotContext, user_id: int, lang:
     members = await deps.services.office.members(user_id)
     # answered after the last read that can fail: a query takes one answer
     await query.answer(plain(deps.catalogue.t(lang, "office.member_removed_done", user_id=member_id)))
-    text, markup = render_members(
-        deps, lang, members.admins, [(m.user_id, m.added_at) for m in members.added]
-    )
+    text, markup = render_members(deps, lang, members.admins, _member_lines(members.added))
     await replace_or_send(update, context, text, markup)
 
 

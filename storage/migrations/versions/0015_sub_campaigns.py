@@ -4,12 +4,16 @@ Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-06 04:10:00
 
-Reserved in the chain so that work on each part can land in any order; filled in by the change
-that adds the tables.
+A street or township runs the plan for its own units (core/campaigns.py): each case records the
+campaign it belongs to, each office member the campaign whose office they are; "" is the
+district's, which every existing row belongs to.
 
 """
 
 from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0015'
@@ -19,8 +23,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('campaign', sa.String(length=64), server_default='', nullable=False))
+        batch_op.create_index(batch_op.f('ix_cases_campaign'), ['campaign'], unique=False)
+    with op.batch_alter_table('office_members', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('campaign', sa.String(length=64), server_default='', nullable=False))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('office_members', schema=None) as batch_op:
+        batch_op.drop_column('campaign')
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_cases_campaign'))
+        batch_op.drop_column('campaign')
