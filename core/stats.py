@@ -542,6 +542,9 @@ class ExportFilter:
     period: Period
     area: str | None = None
     unit: str | None = None
+    # a street's or township's office exports its own campaign's cases (core.campaigns); None:
+    # every campaign (the district's office)
+    campaign: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

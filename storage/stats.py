@@ -673,7 +673,10 @@ class StatsReader:
     # -- exports ---------------------------------------------------------------------------------
 
     def _export_where(self, flt: ExportFilter) -> list[ColumnElement[bool]]:
-        return [C.state != DRAFT, *self._case_filter(flt.area, flt.unit, lead_only=False)]
+        where = [C.state != DRAFT, *self._case_filter(flt.area, flt.unit, lead_only=False)]
+        if flt.campaign is not None:
+            where.append(C.campaign == flt.campaign)
+        return where
 
     async def count_cases(self, flt: ExportFilter) -> int:
         where = [self._in(C.created_at, flt.period), *self._export_where(flt)]

@@ -216,7 +216,11 @@ async def export_command(update: Update, context: BotContext) -> None:
     if args is None:
         return
     await reply(update, context, deps.catalogue.t(lang, "digest.working"))
-    flt = ExportFilter(args.period, args.area, args.unit)
+    user = update.effective_user
+    assert user is not None  # _office_or_refuse
+    scope = (await roles_of(context, user.id)).office_scope
+    # a street's office exports its own campaign's cases, the district's every case
+    flt = ExportFilter(args.period, args.area, args.unit, campaign=scope or None)
     with tempfile.TemporaryDirectory(prefix="export-") as tmp:
         try:
             report = await reports_for(deps).export(

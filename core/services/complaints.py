@@ -32,6 +32,7 @@ from core.services.workflow import (
     roster_for,
     route_in_memory,
     tell_assigned_units,
+    tell_campaign_office,
     tell_office,
 )
 from core.states import Action, Actor, CaseState
@@ -309,13 +310,16 @@ class ComplaintService:
         the office's triage notice."""
         notices: list[OutboxMessage] = []
         if card is None:
+            params: dict[str, JsonScalar | list[str]] = {
+                "tracking_no": case.tracking_no,
+                "reason_key": f"triage.reason.{routing.triage}",
+            }
             await tell_office(
-                uow,
-                self.office_chat_id,
-                "notify.office.triage",
-                now,
-                params={"tracking_no": case.tracking_no, "reason_key": f"triage.reason.{routing.triage}"},
-                sink=notices,
+                uow, self.office_chat_id, "notify.office.triage", now, params=params, sink=notices
+            )
+            # a street's case waits for its own office too, which has no group chat
+            await tell_campaign_office(
+                uow, case.campaign, "notify.office.triage", now, params=params, sink=notices
             )
             return notices
         roster = await roster_for(uow, [*case.lead_unit_ids, *case.assist_unit_ids])

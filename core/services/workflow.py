@@ -233,6 +233,28 @@ async def tell_office(
     return bool(await _queue(uow, notice.to_outbox(now), sink))
 
 
+async def tell_campaign_office(
+    uow: UnitOfWork,
+    campaign: str,
+    key: str,
+    now: datetime,
+    *,
+    params: Mapping[str, JsonScalar | list[str]] | None = None,
+    sink: list[OutboxMessage] | None = None,
+) -> int:
+    """The same notice to each member of a street's or township's office, in their private
+    chats (a sub-campaign has no office group of its own); nothing for the district's, whose
+    office chat ``tell_office`` reaches. Returns how many were queued."""
+    if not campaign:
+        return 0
+    queued = 0
+    for member in await uow.office.list_active():
+        if member.campaign == campaign:
+            notice = Notice(chat_id=member.user_id, text_key=key, params=params or {})
+            queued += bool(await _queue(uow, notice.to_outbox(now), sink))
+    return queued
+
+
 def route_in_memory(
     case: Case,
     area: Area,

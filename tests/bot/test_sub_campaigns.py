@@ -11,9 +11,11 @@ goes up to the district.
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 
 import pytest
+from openpyxl import load_workbook
 
 from core.campaigns import DISTRICT
 from core.cases import Case
@@ -23,6 +25,7 @@ from core.services.office import OutsideCampaign
 from core.states import CaseState
 from tests.bot.test_liaison import LEAD_UNIT, LIAISON, OFFICE, OFFICE_CHAT, drain, file_case, join
 from tests.support.harness import BotHarness, running_harness
+from tests.support.recording_request import RecordedCall
 from tests.support.street_plan import STREET, street_plan
 from tests.support.updates import TgUser
 
@@ -124,6 +127,14 @@ async def test_each_triage_queue_holds_its_own_campaigns_cases(h: BotHarness) ->
     assert [i.case.tracking_no for i in street_queue.items] == [local.tracking_no]
     assert {i.case.tracking_no for i in district_queue.items} == {local.tracking_no, district.tracking_no}
 
+    # the street's office has no group chat: its members are told in private, the district's
+    # office in its group
+    sent = await drain(h)
+    street_told = " ".join(str(c.params.get("text")) for c in h.sent_to(STREET_OFFICE.id, sent))
+    assert local.tracking_no in street_told and district.tracking_no not in street_told
+    group = " ".join(str(c.params.get("text")) for c in h.sent_to(OFFICE_CHAT, sent))
+    assert local.tracking_no in group and district.tracking_no in group
+
     await h.command(STREET_OFFICE, "triage")
     text = "\n".join(h.texts())
     assert local.tracking_no in h.last_text()
@@ -202,3 +213,16 @@ async def test_a_complaint_about_the_street_itself_goes_up_to_the_district(h: Bo
     }
     await h.command(STREET_OFFICE, "case_office", case.tracking_no)
     assert h.t("zh", "office.case_not_found") in h.last_text()
+
+
+async def test_each_office_exports_the_cases_it_may_see(h: BotHarness) -> None:
+    local = await street_case(h)
+    district = await district_case(h)
+
+    def numbers(calls: list[RecordedCall]) -> set[str]:
+        (xlsx,) = [c.files["document"].content for c in calls if c.method == "sendDocument"]
+        sheet = load_workbook(io.BytesIO(xlsx)).worksheets[0]
+        return {str(v) for row in sheet.iter_rows(min_row=2, values_only=True) for v in row[:1]}
+
+    assert numbers(await h.command(STREET_OFFICE, "export")) == {local.tracking_no}
+    assert numbers(await h.command(OFFICE, "export")) == {local.tracking_no, district.tracking_no}

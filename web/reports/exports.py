@@ -48,12 +48,15 @@ class Download:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-async def make_download(ctx: ReportContext, flt: ReportFilter, fmt: ExportFormat, lang: str) -> Download:
-    """The file of ``fmt`` for ``flt``; raises ExportTooLarge past MAX_WEB_EXPORT_ROWS."""
+async def make_download(
+    ctx: ReportContext, flt: ReportFilter, fmt: ExportFormat, lang: str, campaign: str | None = None
+) -> Download:
+    """The file of ``fmt`` for ``flt`` (of ``campaign``'s cases only, for a street's office);
+    raises ExportTooLarge past MAX_WEB_EXPORT_ROWS."""
     directory = Path(tempfile.mkdtemp(prefix="web-export-"))
     try:
         report = await ctx.reports.export(
-            ExportFilter(flt.period, flt.area, flt.unit),
+            ExportFilter(flt.period, flt.area, flt.unit, campaign=campaign),
             ctx.today(),
             directory,
             lang=lang,

@@ -78,7 +78,7 @@ def routes(deps: Deps) -> list[BaseRoute]:
         except ValueError:
             fmt = exports.ExportFormat.XLSX
         try:
-            download = await exports.make_download(ctx, flt, fmt, viewer.lang)
+            download = await exports.make_download(ctx, flt, fmt, viewer.lang, viewer.campaign)
         except exports.ExportTooLarge as too_large:
             labels = ctx.labels(viewer.lang)
             values = exports_values(viewer, request)
