@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import URL  # noqa: E402
 
-from bench.bench_stats import CHUNK, NOW, PLAN_FILE, History, PostgresLoader  # noqa: E402
+from bench.bench_stats import CHUNK, NOW, PLAN_FILE, TZ, History, PostgresLoader  # noqa: E402
 from core.plan import Plan, load_plan  # noqa: E402
 from storage.db import make_engine, normalise_url  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -141,8 +141,74 @@ def _line(name: str, p50: float, p95: float, status: int) -> str:
     return f"  {name:58} {p50:8.1f} {p95:8.1f}   {status}  {mark}"
 
 
+COLD_RUNS = 3  # a cold scoreboard is a full aggregation: a few are enough for its median
+
+
 async def measure(url: str, plan: Plan, runs: int) -> None:
-    raise NotImplementedError  # filled in below once the app exists
+    import re
+
+    import httpx
+
+    from bot.settings import Settings
+    from bot.wiring import make_deps
+    from core.clock import FixedClock
+    from web.app import create_app
+    from web.reports import scoreboard
+
+    settings = Settings(
+        bot_token="0:bench", database_url=url, office_admin_ids=str(OFFICE_USER),
+        web_base_url="http://127.0.0.1:8000",
+    )  # fmt: skip
+    deps = make_deps(settings, plan, clock=FixedClock(NOW, TZ))  # the seeded history's "now"
+    app = create_app(deps, close_deps=True)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000"
+    ) as client:
+        issued = await deps.services.web_access.issue_link(OFFICE_USER)
+        signed = await client.post("/login", data={"token": issued.token})
+        assert signed.status_code == 303, signed.text
+        first = await client.get("/cases")
+        deep = first
+        for _ in range(20):  # twenty pages in, following the pager's seek links
+            found = re.search(r'href="/cases\?([^"]+)" id="next-page"', deep.text)
+            assert found, "no next page"
+            deep = await client.get("/cases?" + found.group(1).replace("&amp;", "&"))
+        deep_found = re.search(r'href="/cases\?([^"]+)" id="next-page"', deep.text)
+        deep_query = (deep_found.group(1) if deep_found else "").replace("&amp;", "&")
+        area = plan.areas[0].id
+        unit = plan.units[0].id
+        lines = [
+            ("case list, no filter", "/cases"),
+            (f"case list, area={area}", f"/cases?area={area}"),
+            ("case list, state=assigned", "/cases?state=assigned"),
+            (f"case list, unit={unit}, overdue", f"/cases?unit={unit}&overdue=1"),
+            ("case list, text search q=窗口", "/cases?q=窗口"),
+            (f"case list, text search q=材料 + area={area}", f"/cases?q=材料&area={area}"),
+            ("case list, text search, rare word q=拖欠工资", "/cases?q=拖欠工资"),
+            ("case list, 21st page (seek)", "/cases?" + deep_query),
+            ("scoreboard page, campaign, warm (within its cache)", "/reports/scoreboard"),
+            ("scoreboard page, this week, warm", "/reports/scoreboard?period=this_week"),
+        ]  # fmt: skip
+        print(f"  {'request':58} {'p50 ms':>8} {'p95 ms':>8}  status")
+        def getter(path: str) -> Callable[[], Awaitable[Any]]:
+            return lambda: client.get(path)
+
+        for name, path in lines:
+            print(_line(name, *await _time(getter(path), runs)), flush=True)
+
+        def cold(path: str) -> Callable[[], Awaitable[Any]]:
+            async def request() -> Any:
+                scoreboard.clear_caches()
+                return await client.get(path)
+
+            return request
+
+        for name, path in (
+            ("scoreboard page, campaign, cold (first load)", "/reports/scoreboard"),
+            ("scoreboard page, this week, cold", "/reports/scoreboard?period=this_week"),
+            ("scoreboard page, last week (weekly), cold", "/reports/scoreboard?period=weekly"),
+        ):
+            print(_line(name, *await _time(cold(path), COLD_RUNS)), flush=True)
 
 
 async def run(args: argparse.Namespace) -> None:

@@ -27,15 +27,23 @@ from bot.handlers import (
     cases,
     fallback,
     follow_up,
+    forget,  # issue 15: /forget
     join,
     lang,
     liaison,
+    measures,  # issue 14: 长效机制
     office,
     start,
     stats,
+    unit_review,  # issue 14: the liaison's /my_review
     web_login,
 )
 from bot.handlers.errors import ErrorReporter
+from bot.handlers.office import practices as office_practices  # issue 14: 推介典型
+from bot.handlers.office import review as office_review  # issue 14: 复核检查, 验收
+from bot.handlers.office.classifier import classifier_command  # issue 14: the classifier report
+from bot.health_server import start_health_server  # issue 15
+from bot.metrics import MeteredApplication, metrics_for  # issue 15
 from bot.persistence import DialogPersistence
 from bot.rendering import PlanTerms
 from bot.send_budget import BudgetRateLimiter, make_send_budget
@@ -91,6 +99,8 @@ def build_application(
             **({"worker_id": f"{stable}sender", "stable_identity": True} if stable else {}),
         )
         deps.closers.append(deps.sender.aclose)  # closers run last first: before the engine goes
+    if deps.sender.on_outcome is None:  # issue 15: sends and 429s in /metrics
+        deps.sender.on_outcome = metrics_for(deps).sent
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -109,6 +119,8 @@ def build_application(
         .concurrent_updates(PerChatUpdateProcessor(settings.max_concurrent_updates))
         .post_init(_post_init_and_start_sender if start_sender else _post_init)
         .post_shutdown(_post_shutdown)
+        # issue 15: every update counted and timed (bot.metrics), its id in the logs' context
+        .application_class(MeteredApplication)
     )
     persistence: DialogPersistence | None = None
     if deps.session_factory is not None:
@@ -171,6 +183,13 @@ def register_handlers(application: BotApplication) -> None:
     add(CommandHandler("help", start.help_command))
     add(CommandHandler("lang", lang.lang_command))
     add(CallbackQueryHandler(lang.language_chosen, pattern=lang.CALLBACK_PATTERN))
+    # 1a. /forget (bot/handlers/forget.py, issue 15): a citizen erases what the bot keeps about
+    #     them (private chats; staff refused), their fgt:yes|no confirmation, and the office's
+    #     fgt:e|k: decisions on open cases (office role checked on every press). Before the
+    #     dialogs, so /forget in the middle of a complaint is still /forget.
+    add(CommandHandler("forget", forget.forget_command, filters=filters.ChatType.PRIVATE))
+    add(CallbackQueryHandler(forget.forget_button, pattern=forget.CITIZEN_PATTERN))
+    add(CallbackQueryHandler(forget.office_decision_button, pattern=forget.OFFICE_PATTERN))
     # 1b. The campaign and unit reports (bot/handlers/campaign.py, bot/dialogs/self_inspection.py,
     #     bot/dialogs/rectification/): /launch, /phase, /reports, the /selfcheck, /rectification
     #     and /rectify dialogs, the office's rq: review buttons. Above the complaint dialog (2c)
@@ -220,6 +239,7 @@ def register_handlers(application: BotApplication) -> None:
         (liaison.CONFIRM_PATTERN, liaison.input_confirmed),
         (liaison.CANCEL_PATTERN, liaison.input_cancelled),
         (follow_up.COMMENT_PATTERN, follow_up.comment_started),
+        (measures.BUTTON_PATTERN, measures.measure_button),  # 长效机制: in progress, done, dropped
     ):
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern), group=-1)
     # 3d. Statistics (bot/handlers/stats.py): the public /stats, and the office's /digest,
@@ -228,6 +248,7 @@ def register_handlers(application: BotApplication) -> None:
     add(CommandHandler("digest", stats.digest_command))
     add(CommandHandler("scoreboard", stats.scoreboard_command))
     add(CommandHandler("export", stats.export_command))
+    add(CommandHandler("classifier", classifier_command))  # issue 14: office only (@office_only)
     # 3e. The office (bot/handlers/office/): /office, /triage, /case_office, /finding,
     #     /supervise, /spotcheck, /broadcast, /members, /failed, the of: buttons (malformed of:
     #     data gets the stale-button answer there) and the ext: extension decisions. The office
@@ -242,6 +263,21 @@ def register_handlers(application: BotApplication) -> None:
     add(CommandHandler("broadcast", office.broadcast_command))
     add(CommandHandler("notice", office.notice_command))  # 典型案件通报
     add(CommandHandler("accountability", office.accountability_command))  # 案件查办
+    # 推介典型 and 长效机制 (issue 14): the office's register of good practices and their share
+    # button; /measure (a liaison, private) and /measures (the liaison's unit, or the office's all)
+    add(CommandHandler("practice", office_practices.practice_command))
+    add(CommandHandler("practices", office_practices.practices_command))
+    add(CallbackQueryHandler(office_practices.share_button, pattern=office_practices.SHARE_PATTERN))
+    add(CommandHandler("measure", measures.measure_command, filters=filters.ChatType.PRIVATE))
+    add(CommandHandler("measures", measures.measures_command))
+    # 复核检查 and 验收 (issue 14): inspections with findings (a finding's button issues a
+    # 整改建议书), acceptance of a unit and of the campaign, the status (office only in each)
+    add(CommandHandler("review", office_review.review_command))
+    add(CommandHandler("review_status", office_review.review_status_command))
+    add(CommandHandler("accept", office_review.accept_command))
+    add(CommandHandler("accept_campaign", office_review.accept_campaign_command))
+    add(CallbackQueryHandler(office_review.rectify_button, pattern=office_review.RECTIFY_PATTERN))
+    add(CommandHandler("my_review", unit_review.my_review_command))  # the liaison's own unit
     add(CommandHandler("members", office.members_command))
     add(CommandHandler("failed", office.failed_command))
     # the Open311 API's keys (web/open311): issue (private chat only), list, revoke
@@ -255,8 +291,10 @@ def register_handlers(application: BotApplication) -> None:
     #     the buttons of group -1 and the dialogs: only while a question waits for this user in
     #     that chat (in a group: a reply to the prompt) is the text taken and stopped there;
     #     otherwise (none, lapsed, answered) it goes on.
-    questions = (*liaison.QUESTIONS, *follow_up.QUESTIONS, *office.QUESTIONS)
+    questions = (*liaison.QUESTIONS, *follow_up.QUESTIONS, *office.QUESTIONS, *measures.QUESTIONS)
     application.add_handler(pending_input.answer_handler(questions), group=pending_input.ANSWER_GROUP)
+    # a measure's evidence (a document or photo) while one waits for it (issue 14)
+    application.add_handler(measures.evidence_handler(), group=pending_input.ANSWER_GROUP)
 
     # 4. Fallbacks, last: anything the handlers above did not take. New messages in private
     #    chats only, so the bot neither chatters in the office group nor answers edits (0b
@@ -276,6 +314,8 @@ async def _post_init(application: BotApplication) -> None:
     await set_default_menus(application.bot, application.bot_data.deps.catalogue)
     # reminders, supervision, follow-up timeouts, digests: every minute once the bot runs
     schedule_periodic(application)
+    # issue 15: /healthz, /readyz, /metrics on HEALTH_HOST:HEALTH_PORT (unset: none)
+    await start_health_server(application.bot_data.deps)
 
 
 async def _post_init_and_start_sender(application: BotApplication) -> None:

@@ -24,7 +24,9 @@ from core.ports import UnitOfWorkFactory
 from core.roles import Roles, resolve_roles
 
 if TYPE_CHECKING:
+    from bot.metrics import Metrics  # issue 15
     from core.plan import Plan
+    from storage.evidence_store import EvidenceStore  # issue 15
 
 
 @dataclass(slots=True)
@@ -46,6 +48,11 @@ class Deps:
     send_budget: SendBudget | None = None
     # users' stored languages (bot.language), so answering an update reads no database
     languages: LanguageCache = field(default_factory=LanguageCache)
+    # Prometheus metrics on this deps' own registry (bot.metrics.metrics_for; issue 15)
+    metrics: Metrics | None = None
+    # the office's own copy of the evidence files (storage.evidence_store; issue 15), set by
+    # bot.wiring.make_deps
+    evidence: EvidenceStore | None = None
     services: Services = field(init=False)
 
     def __post_init__(self) -> None:

@@ -179,6 +179,8 @@ class OutboxSender:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._holds_lease = False
+        # issue 15 (bot.metrics.Metrics.sent): told each outcome's value, and "retry_after" for a 429
+        self.on_outcome: Callable[[str], None] | None = None
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -415,6 +417,8 @@ class OutboxSender:
         try:
             await self._send(prepared.call, slot)
         except RetryAfter as exc:
+            if self.on_outcome is not None:
+                self.on_outcome("retry_after")
             seconds = max(1.0, retry_after_seconds(exc))
             self.pacer.pause(message.chat_id, seconds, everyone=message.chat_id > 0)
             if self.budget is not None and message.chat_id > 0:
@@ -476,6 +480,8 @@ class OutboxSender:
     ) -> Outcome:
         assert message.id is not None, "claimed messages have ids"
         error = (error or "")[:MAX_ERROR_TEXT]
+        if self.on_outcome is not None:
+            self.on_outcome(outcome.value)
         if outcome is not Outcome.SENT:
             to = person_ref(message.chat_id)
             log.info("outbox message %s to %s: %s (%s)", message.id, to, outcome, error)

@@ -11,6 +11,7 @@ from core.clock import Clock
 from core.deadlines import DeadlineRules, QuietHours
 from core.plan import Plan
 from core.ports import UnitOfWorkFactory
+from core.retention import RetentionPolicy
 from core.rules import Classifier
 from core.services.api_keys import ApiKeyService
 from core.services.campaign import CampaignService
@@ -21,6 +22,7 @@ from core.services.invites import InviteService
 from core.services.liaison import LiaisonService
 from core.services.office import OfficeService
 from core.services.periodic import PeriodicPass
+from core.services.retention import RetentionService
 from core.services.web_access import WebAccessService
 
 
@@ -54,6 +56,9 @@ class Services:
     api_keys: ApiKeyService
     # the dashboard's sign-in links and sessions (web/, /web)
     web_access: WebAccessService
+    # retention and erasure (issue 15): the periodic pass's erasure and /forget; its
+    # ``evidence`` (the local file store) is set by whoever builds the store
+    retention: RetentionService
 
 
 def make_services(settings: Settings, plan: Plan, clock: Clock, uow: UnitOfWorkFactory) -> Services:
@@ -69,6 +74,13 @@ def make_services(settings: Settings, plan: Plan, clock: Clock, uow: UnitOfWorkF
         working_days=working_days,
         office_chat_id=settings.office_chat_id,
         office_admin_ids=settings.office_admin_ids,
+    )
+    retention = RetentionService(
+        uow=uow,
+        clock=clock,
+        policy=RetentionPolicy.for_plan(plan, settings.retention_days, settings.retention_assessment_date),
+        office_chat_id=settings.office_chat_id,
+        admin_ids=settings.office_admin_ids,
     )
     return Services(
         classifier=classifier_for(plan),
@@ -95,6 +107,7 @@ def make_services(settings: Settings, plan: Plan, clock: Clock, uow: UnitOfWorkF
             office_chat_id=settings.office_chat_id,
             digest_hour=settings.digest_hour,
             phase_job=phases.open_phases_due,
+            retention_job=retention.run_pass,
         ),
         liaison=LiaisonService(
             uow=uow,
@@ -129,4 +142,5 @@ def make_services(settings: Settings, plan: Plan, clock: Clock, uow: UnitOfWorkF
         ),
         api_keys=ApiKeyService(uow=uow, clock=clock, admin_ids=settings.office_admin_ids),
         web_access=WebAccessService(uow=uow, clock=clock, admin_ids=settings.office_admin_ids),
+        retention=retention,
     )

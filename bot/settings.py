@@ -8,6 +8,7 @@ refuses to start without it (``bot.cli``).
 from __future__ import annotations
 
 from datetime import date, time
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -74,6 +75,27 @@ class Settings(BaseSettings):
     # The key the dashboard's anti-forgery tokens are made with; every dashboard instance of a
     # deployment needs the same one. Unset: derived from BOT_TOKEN (which they share anyway).
     web_secret: SecretStr | None = None
+    # Retention (issue 15, core.retention): a closed case's complainant identity and evidence
+    # files are kept until the year-end assessment plus RETENTION_DAYS (or its close plus as
+    # many days, if later), then erased by the periodic pass. The assessment's day:
+    # RETENTION_ASSESSMENT_DATE, or the campaign's last day when unset.
+    retention_days: int = Field(default=180, ge=0)
+    retention_assessment_date: date | None = None
+    # Health, metrics and logs (issue 15, README "Health and metrics"): /readyz fails when the
+    # oldest pending outbox message is older than READY_OUTBOX_MAX_AGE_SECONDS or the last
+    # periodic pass finished longer than READY_PASS_MAX_AGE_SECONDS ago. HEALTH_PORT set: the
+    # bot also serves /healthz, /readyz and /metrics on HEALTH_HOST:HEALTH_PORT. The database
+    # figures in /metrics are read at most every METRICS_CACHE_SECONDS. LOG_FORMAT=json: one
+    # JSON object a line.
+    ready_outbox_max_age_seconds: int = Field(default=900, ge=1)
+    ready_pass_max_age_seconds: int = Field(default=600, ge=1)
+    health_host: str = "127.0.0.1"
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_cache_seconds: float = Field(default=5.0, ge=0)
+    log_format: Literal["text", "json"] = "text"
+    # Evidence store (issue 15, storage.evidence_store): the office's own copy of every
+    # attachment, files named by their SHA-256 under EVIDENCE_DIR; backups carry them.
+    evidence_dir: Path = Path("data/evidence")
 
     @field_validator("office_admin_ids_raw")
     @classmethod

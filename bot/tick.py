@@ -8,9 +8,11 @@ second one a no-op.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from bot.context import BotApplication, BotContext
+from bot.metrics import metrics_for
 
 PERIODIC_JOB_NAME = "periodic"
 PERIODIC_INTERVAL = timedelta(minutes=1)
@@ -21,7 +23,10 @@ PERIODIC_FIRST = timedelta(seconds=10)
 async def periodic_job(context: BotContext) -> None:
     """JobQueue callback: one pass at the clock's time. Errors inside the pass are logged per
     case and counted; anything escaping (the database is down) reaches the error handler."""
+    started = time.perf_counter()
     summary = await context.deps.services.periodic.run()
+    if summary.ran:  # issue 15: pass duration and errors in /metrics
+        metrics_for(context.deps).periodic_pass(time.perf_counter() - started, summary.errors)
     if summary.notices:
         context.deps.wake_sender()  # send them now rather than at the sender's next poll
 

@@ -4,6 +4,8 @@ the Application on top of it; nothing here imports ``bot.handlers`` or ``bot.dia
 
 from __future__ import annotations
 
+import functools
+
 from bot.context import Deps
 from bot.i18n import Catalogue
 from bot.reports.job import make_digest_job
@@ -11,6 +13,8 @@ from bot.settings import Settings
 from core.clock import Clock, SystemClock
 from core.plan import Plan
 from storage.db import make_engine, make_session_factory
+from storage.evidence_store import EvidenceStore
+from storage.health import record_pass_finished
 from storage.uow import SqlUnitOfWork
 
 
@@ -32,4 +36,9 @@ def make_deps(
     deps.closers.append(engine.dispose)
     # the daily and weekly digests the periodic pass pushes to the office chat (bot/reports)
     deps.services.periodic.digest_job = make_digest_job(deps)
+    # issue 15: when the last pass finished, for /readyz and `python -m bot check`
+    deps.services.periodic.on_finished = functools.partial(record_pass_finished, session_factory)
+    # issue 15: the evidence store (the office's copy of the attachments)
+    deps.evidence = EvidenceStore(settings.evidence_dir)
+    deps.services.retention.evidence = deps.evidence
     return deps

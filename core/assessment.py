@@ -15,6 +15,7 @@ detail says "nothing to rate". The weights come from the plan (``[assessment]``)
 | reports_on_time | the self-inspection report (on time 2 of 2, late 1 of 2, missing 0 of 2) |
 |   | plus rectification plans and reports delivered on time, pooled |
 | accountability | 1 - ¼ per accountability record against the unit in the year, at least 0 |
+| review | 1 - a penalty per 复核检查 finding of the year by severity (``REVIEW_PENALTY``), at least 0 |
 """
 
 from __future__ import annotations
@@ -23,11 +24,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core.plan import AssessmentPart as Part
+from core.review import FindingSeverity
 from core.stats import Ratio, ScoreRow, SelfReportStatus
 
-__all__ = ["ACCOUNTABILITY_PENALTY", "Part", "PartScore", "UnitAssessment", "assess", "part_scores"]
+__all__ = [
+    "ACCOUNTABILITY_PENALTY",
+    "REVIEW_PENALTY",
+    "Part",
+    "PartScore",
+    "UnitAssessment",
+    "assess",
+    "part_scores",
+    "review_score",
+]
 
 ACCOUNTABILITY_PENALTY = 0.25  # per record; four records take the whole part
+# per review finding, by severity: ten minor ones, four serious or two grave take the whole part
+REVIEW_PENALTY: Mapping[FindingSeverity, float] = {
+    FindingSeverity.MINOR: 0.1,
+    FindingSeverity.SERIOUS: 0.25,
+    FindingSeverity.GRAVE: 0.5,
+}
 
 
 _SELF_REPORT = {
@@ -70,7 +87,17 @@ def _score(ratio: Ratio | None) -> tuple[float, Ratio | None]:
     return ratio.rate, ratio
 
 
-def part_scores(row: ScoreRow, accountability_records: int) -> dict[Part, tuple[float, Ratio | None]]:
+def review_score(findings: Sequence[FindingSeverity]) -> tuple[float, Ratio | None]:
+    """1 less the findings' penalties, at least 0; the basis is the count of findings (num)."""
+    if not findings:
+        return 1.0, None
+    penalty = sum(REVIEW_PENALTY[FindingSeverity(f)] for f in findings)
+    return max(0.0, round(1 - penalty, 6)), Ratio(len(findings), 1)
+
+
+def part_scores(
+    row: ScoreRow, accountability_records: int, review_findings: Sequence[FindingSeverity] = ()
+) -> dict[Part, tuple[float, Ratio | None]]:
     cases = row.cases
     reopen = cases.reopen_rate
     reports = row.rectification.on_time + _SELF_REPORT.get(row.self_report, Ratio(0, 0))
@@ -83,16 +110,21 @@ def part_scores(row: ScoreRow, accountability_records: int) -> dict[Part, tuple[
         Part.REOPEN: (1 - reopen.rate, reopen) if reopen.rate is not None else (1.0, None),
         Part.REPORTS_ON_TIME: _score(reports),
         Part.ACCOUNTABILITY: (1 - penalty, records),
+        Part.REVIEW: review_score(review_findings),
     }
 
 
 def assess(
-    rows: Sequence[ScoreRow], accountability: Mapping[str, int], weights: Sequence[tuple[Part, int]]
+    rows: Sequence[ScoreRow],
+    accountability: Mapping[str, int],
+    weights: Sequence[tuple[Part, int]],
+    review: Mapping[str, Sequence[FindingSeverity]] | None = None,
 ) -> list[UnitAssessment]:
-    """Every unit's assessment, ranked (1 is best); ``rows`` in the plan's order."""
+    """Every unit's assessment, ranked (1 is best); ``rows`` in the plan's order; ``review``:
+    each unit's 复核检查 findings of the year, by severity."""
     assessed = []
     for row in rows:
-        scores = part_scores(row, accountability.get(row.unit, 0))
+        scores = part_scores(row, accountability.get(row.unit, 0), (review or {}).get(row.unit, ()))
         parts = tuple(PartScore(part, weight, *scores[part]) for part, weight in weights)
         assessed.append(UnitAssessment(row.unit, parts))
     ordered = sorted(range(len(assessed)), key=lambda i: (-assessed[i].composite, i))

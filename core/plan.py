@@ -325,14 +325,16 @@ class AssessmentPart(StrEnum):
     REOPEN = "reopen"
     REPORTS_ON_TIME = "reports_on_time"
     ACCOUNTABILITY = "accountability"
+    REVIEW = "review"  # 复核检查 findings (issue 14; core.review)
 
 
 DEFAULT_WEIGHTS: tuple[tuple[AssessmentPart, int], ...] = (
-    (AssessmentPart.ANSWERED_ON_TIME, 30),
+    (AssessmentPart.ANSWERED_ON_TIME, 25),
     (AssessmentPart.SATISFACTION, 30),
     (AssessmentPart.REOPEN, 10),
-    (AssessmentPart.REPORTS_ON_TIME, 20),
+    (AssessmentPart.REPORTS_ON_TIME, 15),
     (AssessmentPart.ACCOUNTABILITY, 10),
+    (AssessmentPart.REVIEW, 10),  # issue 14: taken from answered_on_time and reports_on_time
 )
 
 
@@ -1147,6 +1149,7 @@ _LABELS = {
     "reopen": ("未重新办理", "not reopened"),
     "reports_on_time": ("材料按时报送", "reports on time"),
     "accountability": ("未被问责", "no accountability"),
+    "review": ("复核检查", "review inspection"),  # issue 14
     "no_date": ("日期另定", "date set case by case"),
     "by_office": ("办公室", "office"),
     "by_units": ("各单位", "units"),

@@ -38,8 +38,11 @@ from core.directory import (
     UnitRole,
     UserRecord,
 )
+from core.measures import GoodPractice, Measure, MeasureChange, MeasureStatus  # issue 14
 from core.outbox import OutboxMessage, OutboxState
 from core.reports import AccountabilityRecord, Recommendation, RecommendationStatus, ReportKind, UnitReport
+from core.retention import ErasableCase, Erased, ErasureRequest, ForgetDecision
+from core.review import CampaignAcceptance, ReviewFinding, ReviewInspection, UnitAcceptance  # issue 14
 from core.states import CaseState
 from core.web_access import WebLink, WebSession
 
@@ -484,6 +487,123 @@ class LeaseRepository(Protocol):
     async def release(self, name: str, holder: str) -> None: ...
 
 
+# Retention and erasure (issue 15; core.retention, core.services.retention).
+class RetentionRepository(Protocol):
+    """Erases complainants' identity from cases, keeping the anonymised cases for statistics.
+    The one place allowed to rewrite history rows (an event's actor, a phone in a text): the
+    law's "kept no longer than needed" outranks append-only, and only identity changes."""
+
+    async def list_due(self, closed_before: datetime | None, *, limit: int) -> builtins.list[ErasableCase]:
+        """Final cases whose identity is still there, oldest first: those closed (or
+        rejected) before ``closed_before`` (None: none by date), and those of citizens who
+        asked to be forgotten, whatever the date."""
+        ...
+
+    async def list_for_citizen(self, citizen_id: int) -> builtins.list[ErasableCase]:
+        """Every case of the citizen whose identity is still there, open ones too."""
+        ...
+
+    async def erase_cases(
+        self, case_ids: Collection[int], *, now: datetime
+    ) -> tuple[Erased, builtins.list[str]]:
+        """Detach the cases from their citizens and mask identity in their texts, history and
+        evidence rows (file ids cleared). Returns what was done and the SHA-256 of local
+        evidence files no remaining attachment uses (the caller deletes them)."""
+        ...
+
+    async def purge_citizens(self, citizen_ids: Collection[int], *, now: datetime) -> Erased:
+        """Citizens no case points at any more: their phone, name and email masked wherever
+        else they occur (dialog state, outbox, audit) and the row deleted. Citizens with cases
+        left keep their row."""
+        ...
+
+    async def forget_citizen(self, citizen_id: int, *, now: datetime) -> Erased:
+        """/forget with cases still open: the citizen's details masked everywhere and cleared
+        from their row (``erased_at`` set); the row stays as the open cases' link, so they are
+        still told of their cases until the office decides."""
+        ...
+
+    async def add_request(
+        self, citizen_id: int, cases: Sequence[str], *, now: datetime
+    ) -> ErasureRequest: ...
+
+    async def get_request(self, request_id: int) -> ErasureRequest | None: ...
+
+    async def decide_request(
+        self, request_id: int, decision: ForgetDecision, *, by: int, now: datetime
+    ) -> ErasureRequest | None:
+        """Record the office's decision; None if it was decided already (a second press)."""
+        ...
+
+
+# Review inspections and acceptance (issue 14: 复核检查, 验收; core.review).
+class ReviewRepository(Protocol):
+    async def add_inspection(self, inspection: ReviewInspection) -> ReviewInspection: ...
+
+    async def get_inspection(self, inspection_id: int) -> ReviewInspection | None: ...
+
+    async def list_inspections(self) -> builtins.list[ReviewInspection]:
+        """By inspection day, then id."""
+        ...
+
+    async def add_finding(self, finding: ReviewFinding) -> ReviewFinding: ...
+
+    async def get_finding(self, finding_id: int) -> ReviewFinding | None: ...
+
+    async def list_findings(
+        self, *, unit_id: str | None = None, inspection_id: int | None = None
+    ) -> builtins.list[ReviewFinding]:
+        """Oldest first."""
+        ...
+
+    async def link_recommendation(self, finding_id: int, recommendation_id: int) -> None:
+        """The 整改建议书 the finding became."""
+        ...
+
+    async def add_unit_acceptance(self, acceptance: UnitAcceptance) -> UnitAcceptance: ...
+
+    async def list_unit_acceptances(self, *, unit_id: str | None = None) -> builtins.list[UnitAcceptance]:
+        """Oldest first (the newest of a unit counts)."""
+        ...
+
+    async def add_campaign_acceptance(self, acceptance: CampaignAcceptance) -> CampaignAcceptance: ...
+
+    async def latest_campaign_acceptance(self) -> CampaignAcceptance | None: ...
+
+
+# Good practices and long-term measures (issue 14: 推介典型, 长效机制; core.measures).
+class PracticeRepository(Protocol):
+    async def add_practice(self, practice: GoodPractice) -> GoodPractice: ...
+
+    async def get_practice(self, practice_id: int) -> GoodPractice | None: ...
+
+    async def update_practice(self, practice: GoodPractice) -> None:
+        """Store its shared_at / shared_to."""
+        ...
+
+    async def list_practices(self, *, unit_id: str | None = None) -> builtins.list[GoodPractice]:
+        """Oldest first."""
+        ...
+
+    async def add_measure(self, measure: Measure) -> Measure:
+        """Stores the measure and its history rows (the creation's)."""
+        ...
+
+    async def get_measure(self, measure_id: int, *, for_update: bool = False) -> Measure | None:
+        """With its history, oldest change first."""
+        ...
+
+    async def update_measure(self, measure: Measure, change: MeasureChange) -> None:
+        """Store status, updated_at and evidence, and append ``change`` to the history."""
+        ...
+
+    async def list_measures(
+        self, *, unit_id: str | None = None, statuses: Collection[MeasureStatus] | None = None
+    ) -> builtins.list[Measure]:
+        """Oldest first, each with its history."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """``async with uow:`` opens a transaction; ``await uow.commit()`` makes it stick;
     leaving without commit (or by an exception) rolls back."""
@@ -522,6 +642,17 @@ class UnitOfWork(Protocol):
     def api_keys(self) -> ApiKeyRepository: ...
     @property
     def web(self) -> WebAccessRepository: ...
+    # retention and erasure (issue 15)
+    @property
+    def retention(self) -> RetentionRepository: ...
+
+    # good practices and long-term measures (issue 14)
+    @property
+    def practices(self) -> PracticeRepository: ...
+
+    # review inspections and acceptance (issue 14: 复核检查, 验收)
+    @property
+    def review(self) -> ReviewRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

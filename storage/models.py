@@ -121,6 +121,9 @@ class CitizenRow(Base):
     external_id: Mapped[str | None] = mapped_column(String(128))
     email: Mapped[str | None] = mapped_column(String(254))
     name: Mapped[str | None] = mapped_column(String(200))
+    # Retention (0014): the citizen's /forget cleared their details; the row stays only as the
+    # link of cases still open, and goes when none points at it any more.
+    erased_at: Mapped[datetime | None]
 
     __table_args__ = (
         UniqueConstraint("api_key_id", "external_id"),
@@ -246,6 +249,9 @@ class CaseRow(Base):
     # Sub-campaigns (0015): the street's or township's campaign the case belongs to; "" the
     # district's. Indexed: a sub-campaign's office lists its own cases only.
     campaign: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
+    # Retention (0014, core.retention): when the complainant's identity was erased from this
+    # case (past the retention date, or by their /forget); the case itself stays for statistics.
+    identity_erased_at: Mapped[datetime | None]
 
     units: Mapped[list[CaseUnitRow]] = relationship(
         back_populates="case", cascade="all, delete-orphan", lazy="selectin", order_by="CaseUnitRow.position"
@@ -428,6 +434,9 @@ class AttachmentRow(Base):
     file_name: Mapped[str | None] = mapped_column(String(255))
     added_by: Mapped[int | None] = mapped_column(BigInteger)
     at: Mapped[datetime]
+    # issue 15 (evidence store, migration 0012): the SHA-256 of the office's local copy
+    # (storage.evidence_store); NULL until the bot has fetched the file
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class InviteCodeRow(Base):
@@ -592,3 +601,154 @@ class UnitLeaderRow(Base):
             postgresql_where=text("ended_at IS NULL"),
         ),
     )
+
+
+# Retention and erasure (issue 15, migration 0014; core.retention, storage/repositories/
+# retention.py). The pass looks for final cases whose identity is still kept, by close date: a
+# partial index, so the erased cases of past years cost it nothing.
+Index(
+    "ix_cases_closed_at_kept",
+    CaseRow.closed_at,
+    sqlite_where=text("identity_erased_at IS NULL"),
+    postgresql_where=text("identity_erased_at IS NULL"),
+)
+
+
+class ErasureRequestRow(Base):
+    """A citizen's /forget while some of their cases were open: the office decides (erase now,
+    or keep until closed). ``citizen_id`` is set to NULL when the citizen row goes, so the
+    request keeps only the case numbers and the decision."""
+
+    __tablename__ = "erasure_requests"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    citizen_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("citizens.id", ondelete="SET NULL"), index=True
+    )
+    requested_at: Mapped[datetime]
+    cases: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    decision: Mapped[str | None] = mapped_column(String(8))
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# Good practices (推介典型) and long-term measures (长效机制) (issue 14, migration 0011;
+# core.measures, storage/repositories/practices.py). A measure's evidence files are kept on its
+# row as Telegram file ids (JSON), its status changes as rows of their own.
+class GoodPracticeRow(Base):
+    __tablename__ = "good_practices"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    case_numbers: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    report_ids: Mapped[list[int]] = mapped_column(JsonType, default=list)
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[int | None] = mapped_column(BigInteger)
+    shared_at: Mapped[datetime | None]
+    shared_to: Mapped[str | None] = mapped_column(String(64))
+
+
+class MeasureRow(Base):
+    __tablename__ = "long_term_measures"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    due: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime | None]
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+
+
+class MeasureChangeRow(Base):
+    __tablename__ = "measure_changes"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    measure_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("long_term_measures.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    by: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+# 复核检查 and 验收 (issue 14, migration 0010; core.review, storage/repositories/review.py).
+# An inspection names its units on its row (JSON: a handful per inspection); each finding is a
+# row of its own, linked to the 整改建议书 it became. Acceptance rows are history: the newest
+# of a unit (or of the campaign) counts.
+class ReviewInspectionRow(Base):
+    __tablename__ = "review_inspections"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    bodies: Mapped[str] = mapped_column(String(500))
+    inspected_on: Mapped[date]
+    unit_ids: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ReviewFindingRow(Base):
+    __tablename__ = "review_findings"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("review_inspections.id", ondelete="CASCADE"), index=True
+    )
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    facts: Mapped[str] = mapped_column(Text)
+    case_numbers: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    recommendation_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("rectification_recommendations.id"), index=True
+    )
+    recorded_at: Mapped[datetime]
+
+
+class UnitAcceptanceRow(Base):
+    __tablename__ = "unit_acceptances"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(64), ForeignKey("units.id"), index=True)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    decided_at: Mapped[datetime]
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class CampaignAcceptanceRow(Base):
+    __tablename__ = "campaign_acceptances"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    decided_at: Mapped[datetime]
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    exceptions: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+# The case list's text search and the scoreboard at a million cases (issue 13, migration
+# 0013). Trigram GIN indexes answer the list's
+# LIKE '%word%' on the three searched columns (on SQLite, where no index serves such a pattern,
+# they are plain ones, kept so that one set of models describes both); the lead rows of
+# case_units as (case_id, unit_id) serve the scoreboard's per-unit join from the index alone.
+for _column in ("description", "place", "target_text"):
+    Index(
+        f"ix_cases_{_column}_trgm",
+        CaseRow.__table__.c[_column],
+        postgresql_using="gin",
+        postgresql_ops={_column: "gin_trgm_ops"},
+    )
+Index(
+    "ix_case_units_lead_case_id_unit_id",
+    CaseUnitRow.case_id,
+    CaseUnitRow.unit_id,
+    sqlite_where=text("role = 'lead'"),
+    postgresql_where=text("role = 'lead'"),
+)

@@ -21,7 +21,10 @@ from core.ports import (
     LiaisonRepository,
     OfficeRepository,
     OutboxRepository,
+    PracticeRepository,
     ReportRepository,
+    RetentionRepository,
+    ReviewRepository,
     UnitOfWorkFactory,
     UnitRepository,
     UserRepository,
@@ -41,7 +44,10 @@ from storage.repositories import (
     SqlLiaisonRepository,
     SqlOfficeRepository,
     SqlOutboxRepository,
+    SqlPracticeRepository,
     SqlReportRepository,
+    SqlRetentionRepository,
+    SqlReviewRepository,
     SqlUnitRepository,
     SqlUserRepository,
     SqlWebAccessRepository,
@@ -73,6 +79,9 @@ class SqlUnitOfWork:
     leases: LeaseRepository
     api_keys: ApiKeyRepository
     web: WebAccessRepository
+    retention: RetentionRepository  # issue 15
+    practices: PracticeRepository  # issue 14: good practices, long-term measures
+    review: ReviewRepository  # issue 14: review inspections, acceptance
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -106,6 +115,9 @@ class SqlUnitOfWork:
         self.leases = SqlLeaseRepository(session)
         self.api_keys = SqlApiKeyRepository(session)
         self.web = SqlWebAccessRepository(session)
+        self.retention = SqlRetentionRepository(session)  # issue 15
+        self.practices = SqlPracticeRepository(session)  # issue 14
+        self.review = SqlReviewRepository(session)  # issue 14: 复核检查, 验收
         return self
 
     async def __aexit__(

@@ -37,9 +37,19 @@ from core.directory import (
     UserRecord,
 )
 from core.errors import NotFound
+from core.measures import GoodPractice, Measure, MeasureChange, MeasureStatus  # issue 14
 from core.outbox import OutboxMessage, OutboxState
 from core.ports import UnitOfWorkFactory
 from core.reports import AccountabilityRecord, Recommendation, RecommendationStatus, ReportKind, UnitReport
+from core.retention import (  # issue 15
+    ErasableCase,
+    Erased,
+    ErasureRequest,
+    ForgetDecision,
+    scrub_json,
+    scrub_text,
+)
+from core.review import CampaignAcceptance, ReviewFinding, ReviewInspection, UnitAcceptance  # issue 14
 from core.states import CaseState
 from core.web_access import WebLink, WebSession
 
@@ -94,6 +104,16 @@ class FakeStore:
     api_keys: dict[int, tuple[str, ApiKey]] = field(default_factory=dict)  # id -> (hash, key)
     web_links: dict[str, WebLink] = field(default_factory=dict)  # hash -> link
     web_sessions: dict[str, WebSession] = field(default_factory=dict)  # hash -> session
+    practices: dict[int, GoodPractice] = field(default_factory=dict)  # issue 14
+    # issue 14: 复核检查 and 验收
+    review_inspections: dict[int, ReviewInspection] = field(default_factory=dict)
+    review_findings: dict[int, ReviewFinding] = field(default_factory=dict)
+    unit_acceptances: dict[int, UnitAcceptance] = field(default_factory=dict)
+    campaign_acceptances: dict[int, CampaignAcceptance] = field(default_factory=dict)
+    measures: dict[int, Measure] = field(default_factory=dict)  # issue 14, with their history
+    # issue 15: /forget requests, and when each case's identity was erased (cases.identity_erased_at)
+    erasure_requests: dict[int, ErasureRequest] = field(default_factory=dict)
+    erased_cases: dict[int, datetime] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, kind: str) -> int:
@@ -911,6 +931,126 @@ class FakeWebAccessRepository(_Repo):
         return ended
 
 
+# Review inspections and acceptance (issue 14: 复核检查, 验收).
+class FakeReviewRepository(_Repo):
+    async def add_inspection(self, inspection: ReviewInspection) -> ReviewInspection:
+        self.store.require_units(*inspection.unit_ids)
+        stored = _stored(inspection)
+        inspection.id = stored.id = self.store.next_id("review_inspection")
+        self.store.review_inspections[stored.id] = stored
+        return copy.deepcopy(stored)
+
+    async def get_inspection(self, inspection_id: int) -> ReviewInspection | None:
+        return copy.deepcopy(self.store.review_inspections.get(inspection_id))
+
+    async def list_inspections(self) -> builtins.list[ReviewInspection]:
+        found = sorted(self.store.review_inspections.values(), key=lambda i: (i.inspected_on, i.id or 0))
+        return copy.deepcopy(found)
+
+    async def add_finding(self, finding: ReviewFinding) -> ReviewFinding:
+        self.store.require_units(finding.unit_id)
+        self.store.require("review_inspection", finding.inspection_id, self.store.review_inspections)
+        stored = _stored(finding)
+        finding.id = stored.id = self.store.next_id("review_finding")
+        self.store.review_findings[stored.id] = stored
+        return copy.deepcopy(stored)
+
+    async def get_finding(self, finding_id: int) -> ReviewFinding | None:
+        return copy.deepcopy(self.store.review_findings.get(finding_id))
+
+    async def list_findings(
+        self, *, unit_id: str | None = None, inspection_id: int | None = None
+    ) -> builtins.list[ReviewFinding]:
+        found = [
+            f
+            for f in self.store.review_findings.values()
+            if (unit_id is None or f.unit_id == unit_id)
+            and (inspection_id is None or f.inspection_id == inspection_id)
+        ]
+        return copy.deepcopy(sorted(found, key=lambda f: f.id or 0))
+
+    async def link_recommendation(self, finding_id: int, recommendation_id: int) -> None:
+        stored = self.store.review_findings.get(finding_id)
+        if stored is None:
+            raise NotFound(kind="finding", id=finding_id)
+        self.store.require("recommendation", recommendation_id, self.store.recommendations)
+        stored.recommendation_id = recommendation_id
+
+    async def add_unit_acceptance(self, acceptance: UnitAcceptance) -> UnitAcceptance:
+        self.store.require_units(acceptance.unit_id)
+        stored = _stored(acceptance)
+        acceptance.id = stored.id = self.store.next_id("unit_acceptance")
+        self.store.unit_acceptances[stored.id] = stored
+        return copy.deepcopy(stored)
+
+    async def list_unit_acceptances(self, *, unit_id: str | None = None) -> builtins.list[UnitAcceptance]:
+        found = [a for a in self.store.unit_acceptances.values() if unit_id is None or a.unit_id == unit_id]
+        return copy.deepcopy(sorted(found, key=lambda a: (a.decided_at, a.id or 0)))
+
+    async def add_campaign_acceptance(self, acceptance: CampaignAcceptance) -> CampaignAcceptance:
+        stored = _stored(acceptance)
+        acceptance.id = stored.id = self.store.next_id("campaign_acceptance")
+        self.store.campaign_acceptances[stored.id] = stored
+        return copy.deepcopy(stored)
+
+    async def latest_campaign_acceptance(self) -> CampaignAcceptance | None:
+        found = sorted(self.store.campaign_acceptances.values(), key=lambda a: (a.decided_at, a.id or 0))
+        return copy.deepcopy(found[-1]) if found else None
+
+
+# Good practices and long-term measures (issue 14).
+class FakePracticeRepository(_Repo):
+    async def add_practice(self, practice: GoodPractice) -> GoodPractice:
+        self.store.require_units(practice.unit_id)
+        stored = _stored(practice)
+        practice.id = stored.id = self.store.next_id("practice")
+        self.store.practices[stored.id] = stored
+        return copy.deepcopy(stored)
+
+    async def get_practice(self, practice_id: int) -> GoodPractice | None:
+        return copy.deepcopy(self.store.practices.get(practice_id))
+
+    async def update_practice(self, practice: GoodPractice) -> None:
+        stored = self.store.practices.get(practice.id or 0)
+        if stored is None:
+            raise NotFound(kind="practice", id=practice.id)
+        stored.shared_at = _utc(practice.shared_at) if practice.shared_at else None
+        stored.shared_to = practice.shared_to
+
+    async def list_practices(self, *, unit_id: str | None = None) -> builtins.list[GoodPractice]:
+        found = [p for p in self.store.practices.values() if unit_id is None or p.unit_id == unit_id]
+        return copy.deepcopy(sorted(found, key=lambda p: (p.recorded_at, p.id or 0)))
+
+    async def add_measure(self, measure: Measure) -> Measure:
+        self.store.require_units(measure.unit_id)
+        stored = _stored(measure)
+        measure.id = stored.id = self.store.next_id("measure")
+        self.store.measures[stored.id] = stored
+        return copy.deepcopy(stored)
+
+    async def get_measure(self, measure_id: int, *, for_update: bool = False) -> Measure | None:
+        return copy.deepcopy(self.store.measures.get(measure_id))
+
+    async def update_measure(self, measure: Measure, change: MeasureChange) -> None:
+        stored = self.store.measures.get(measure.id or 0)
+        if stored is None:
+            raise NotFound(kind="measure", id=measure.id)
+        stored.status = measure.status
+        stored.updated_at = _utc(measure.updated_at) if measure.updated_at else None
+        stored.evidence = list(measure.evidence)
+        stored.history.append(replace(change, at=_utc(change.at)))
+
+    async def list_measures(
+        self, *, unit_id: str | None = None, statuses: Collection[MeasureStatus] | None = None
+    ) -> builtins.list[Measure]:
+        found = [
+            m
+            for m in self.store.measures.values()
+            if (unit_id is None or m.unit_id == unit_id) and (statuses is None or m.status in statuses)
+        ]
+        return copy.deepcopy(sorted(found, key=lambda m: (m.created_at, m.id or 0)))
+
+
 class FakeUnitOfWork:
     """Implements ``core.ports.UnitOfWork`` over a ``FakeStore``.
 
@@ -939,6 +1079,9 @@ class FakeUnitOfWork:
         self.leases = FakeLeaseRepository(s)
         self.api_keys = FakeApiKeyRepository(s)
         self.web = FakeWebAccessRepository(s)
+        self.retention = FakeRetentionRepository(s)  # issue 15
+        self.practices = FakePracticeRepository(s)  # issue 14
+        self.review = FakeReviewRepository(s)  # issue 14: 复核检查, 验收
 
     async def __aenter__(self) -> Self:
         if self._snapshot is not None:
@@ -968,3 +1111,134 @@ def fake_uow_factory(store: FakeStore | None = None) -> UnitOfWorkFactory:
     """A fresh ``FakeUnitOfWork`` per call, all over the same store."""
     shared = store if store is not None else FakeStore()
     return lambda: FakeUnitOfWork(shared)
+
+
+# -- retention and erasure (issue 15) ----------------------------------------------------------
+
+
+class FakeRetentionRepository(_Repo):
+    """``core.ports.RetentionRepository`` over the store: the same erasure as
+    storage/repositories/retention.py, on the tables the fakes have (no dialog state)."""
+
+    def _erasable(self, case: Case) -> ErasableCase:
+        assert case.id is not None
+        closed = case.closed_at
+        if closed is None and case.state is CaseState.REJECTED:
+            closed = max((e.at for e in self.store.events if e.case_id == case.id), default=None)
+        return ErasableCase(case.id, case.tracking_no, case.state, case.citizen_id, closed)
+
+    def _kept(self) -> list[Case]:
+        return [c for i, c in sorted(self.store.cases.items()) if i not in self.store.erased_cases]
+
+    async def list_due(self, closed_before: datetime | None, *, limit: int) -> builtins.list[ErasableCase]:
+        found: dict[int, ErasableCase] = {}
+        final = [self._erasable(c) for c in self._kept() if c.state.is_final]
+        if closed_before is not None:
+            by_date = [c for c in final if c.closed_at is not None and c.closed_at < _utc(closed_before)]
+            for c in sorted(by_date, key=lambda c: (c.closed_at, c.case_id)):
+                found[c.case_id] = c
+        requests = [r for r in self.store.erasure_requests.values() if r.citizen_id is not None]
+        numbers = {n for r in requests for n in r.cases}
+        for c in final:
+            if c.tracking_no in numbers:
+                found.setdefault(c.case_id, c)
+        return list(found.values())[:limit]
+
+    async def list_for_citizen(self, citizen_id: int) -> builtins.list[ErasableCase]:
+        return [self._erasable(c) for c in self._kept() if c.citizen_id == citizen_id]
+
+    def _known(self, citizen_id: int | None) -> tuple[str, ...]:
+        citizen = self.store.citizens.get(citizen_id) if citizen_id is not None else None
+        if citizen is None:
+            return ()
+        return tuple(v for v in (citizen.phone, citizen.email, citizen.name, citizen.external_id) if v)
+
+    async def erase_cases(
+        self, case_ids: Collection[int], *, now: datetime
+    ) -> tuple[Erased, builtins.list[str]]:
+        cases = [c for c in self._kept() if c.id in set(case_ids)]
+        done = Erased([c.tracking_no for c in cases])
+        hashes: set[str] = set()
+        for case in cases:
+            assert case.id is not None
+            known = self._known(case.citizen_id)
+            citizen = self.store.citizens.get(case.citizen_id) if case.citizen_id is not None else None
+            user = citizen.user_id if citizen is not None else None
+            for name in ("description", "target_text", "place", "occurred", "satisfaction_comment"):
+                setattr(case, name, scrub_text(getattr(case, name) or "", known))
+            case.citizen_id = None
+            case.submission_key = None
+            self.store.erased_cases[case.id] = _utc(now)
+            for event in self.store.events:
+                if event.case_id == case.id:
+                    event.text = scrub_text(event.text, known)
+                    event.data = scrub_json(event.data, known)  # type: ignore[assignment]
+                    if event.actor.value == "citizen":
+                        event.actor_ref = None
+            for attachment in self.store.attachments.values():
+                if attachment.case_id == case.id:
+                    if sha := getattr(attachment, "sha256", None):
+                        hashes.add(sha)
+                        attachment.sha256 = None  # type: ignore[attr-defined,unused-ignore]
+                    attachment.file_id = attachment.file_unique_id = ""
+                    attachment.file_name = attachment.added_by = None
+                    done.evidence += 1
+            if user is not None:
+                for key, message in list(self.store.outbox.items()):
+                    if message.chat_id == user and case.tracking_no in repr(message.payload):
+                        del self.store.outbox[key]
+                        done.scrubbed += 1
+        still = {getattr(a, "sha256", None) for a in self.store.attachments.values()}
+        return done, sorted(hashes - still)
+
+    async def purge_citizens(self, citizen_ids: Collection[int], *, now: datetime) -> Erased:
+        done = Erased([])
+        used = {c.citizen_id for c in self.store.cases.values()}
+        for citizen_id in citizen_ids:
+            if citizen_id in used or citizen_id not in self.store.citizens:
+                continue
+            self._mask_person(citizen_id)
+            del self.store.citizens[citizen_id]
+            for request in self.store.erasure_requests.values():
+                if request.citizen_id == citizen_id:
+                    self.store.erasure_requests[request.id] = replace(request, citizen_id=None)
+            done.citizens += 1
+        return done
+
+    def _mask_person(self, citizen_id: int) -> None:
+        citizen = self.store.citizens[citizen_id]
+        known = self._known(citizen_id)
+        for message in self.store.outbox.values():
+            if citizen.user_id is not None and message.chat_id == citizen.user_id:
+                message.payload = scrub_json(message.payload, known)  # type: ignore[assignment]
+
+    async def forget_citizen(self, citizen_id: int, *, now: datetime) -> Erased:
+        if citizen_id in self.store.citizens:
+            self._mask_person(citizen_id)
+            citizen = self.store.citizens[citizen_id]
+            citizen.phone = citizen.email = citizen.name = None
+        return Erased([])
+
+    async def add_request(self, citizen_id: int, cases: Sequence[str], *, now: datetime) -> ErasureRequest:
+        self.store.require("citizen", citizen_id, self.store.citizens)
+        request = ErasureRequest(
+            id=self.store.next_id("erasure_request"),
+            citizen_id=citizen_id,
+            requested_at=_utc(now),
+            cases=tuple(cases),
+        )
+        self.store.erasure_requests[request.id] = request
+        return request
+
+    async def get_request(self, request_id: int) -> ErasureRequest | None:
+        return self.store.erasure_requests.get(request_id)
+
+    async def decide_request(
+        self, request_id: int, decision: ForgetDecision, *, by: int, now: datetime
+    ) -> ErasureRequest | None:
+        request = self.store.erasure_requests.get(request_id)
+        if request is None or request.decision is not None:
+            return None
+        decided = replace(request, decision=decision, decided_at=_utc(now), decided_by=by)
+        self.store.erasure_requests[request_id] = decided
+        return decided

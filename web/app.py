@@ -22,7 +22,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from bot.context import Deps
-from web import dashboard, open311, reports
+from web import dashboard, health, open311, reports
 from web.render import Pages
 from web.security import CsrfFailed, Forbidden, SecurityHeaders, SignInRequired, request_lang
 
@@ -70,6 +70,7 @@ def create_app(deps: Deps, *, close_deps: bool = False) -> Starlette:
         *dashboard.routes(deps, pages),
         *reports.routes(deps),
         *open311.routes(deps),
+        *health.routes(deps),  # issue 15: /healthz /readyz /metrics
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
     app = Starlette(

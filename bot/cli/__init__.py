@@ -8,6 +8,7 @@
 - ``report``: a digest, scoreboard or export as files (``bot.cli.report``)
 - ``apikey``: issue, list or revoke the Open311 API's keys (``bot.cli.apikey``)
 - ``web``: the office's web dashboard and the Open311 API (``bot.cli.web``)
+- ``check``: the readiness checks of ``/readyz``, exit 1 when not ready (``bot.cli.check``)
 
 Each module holds a ``COMMAND`` (a ``SubCommand``: name, help, a function adding its arguments
 and one running it that returns the exit code); what they share (settings, logging, plan and
@@ -23,7 +24,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import apikey, invite, migrate, plan, report, run, tick, web
+from bot.cli import apikey, check, invite, migrate, plan, report, run, tick, web
 from bot.cli.common import EXIT_OK, CliExit, SubCommand
 
 # in the order ``--help`` lists them
@@ -36,6 +37,7 @@ SUBCOMMANDS: list[SubCommand] = [
     report.COMMAND,
     apikey.COMMAND,
     web.COMMAND,
+    check.COMMAND,  # issue 15
 ]
 
 

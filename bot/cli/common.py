@@ -18,6 +18,7 @@ from datetime import date, datetime
 from pydantic import ValidationError
 
 from bot.cli.log_secrets import protect_secrets_in_logs
+from bot.log_json import use_json
 from bot.log_privacy import protect_logs
 from bot.settings import Settings
 from core.plan import Plan, PlanError, load_plan
@@ -52,8 +53,12 @@ def load_settings() -> Settings:
         raise CliExit(f"Invalid settings (environment or .env):\n{exc}", EXIT_CONFIG) from exc
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, fmt: str = "text", instance: str | None = None) -> None:
+    """``fmt`` "json" (LOG_FORMAT): one JSON object a line (bot.log_json); ``instance`` goes in
+    each of them (INSTANCE_NAME)."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if fmt == "json":  # issue 15
+        use_json(instance)
     # httpx logs every request URL at INFO, and the URL contains the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -1,4 +1,4 @@
-"""``python -m bot report {digest,scoreboard,export,yearend} [--period ...] [--now ...] [--area ID]
+"""``python -m bot report {digest,scoreboard,export,yearend,classifier} [--period ...] [--now ...] [--area ID]
 [--unit ID] [--year YYYY] --out DIR``: the office's reports as files, from cron or by hand.
 
 - ``digest``: the digest text (``.txt`` and ``.html``), its chart (``.png``), its tables
@@ -10,6 +10,9 @@
 - ``yearend``: the year-end assessment (``--year``, default the current one): every unit's
   composite and rank with the figures of each part (``.xlsx``), a printable ``.html`` page with
   the ranking chart and a line for each unit's signature, and the chart (``.png``).
+- ``classifier``: where the classifier and the office disagree (issue 14): the text (``.txt``,
+  ``.html``) and the workbook (confusion matrix, agreement by area, corrections, phrases;
+  ``classifier-<period>.xlsx``), by default over the whole campaign.
 
 Reads only (a read-only session); writes nothing to the database.
 """
@@ -35,6 +38,7 @@ from bot.cli.common import (
 )
 from bot.i18n import LANGUAGES, Catalogue
 from bot.reports.build import Report, Reports, digest_kind_for
+from bot.reports.classifier import classifier_bundle, read_classifier
 from bot.reports.text import as_html_page, as_plain
 from bot.reports.yearend import build_yearend, write_yearend
 from bot.settings import Settings
@@ -45,9 +49,10 @@ from core.stats import PERIOD_WORDS, ExportFilter, Period, PeriodKind, parse_per
 from core.unit_lookup import find_unit
 from storage.db import make_engine, make_session_factory
 
-WHAT = ("digest", "scoreboard", "export", "yearend")
+WHAT = ("digest", "scoreboard", "export", "yearend", "classifier")
 DEFAULT_PERIOD = {"digest": PeriodKind.DAILY.value, "scoreboard": PeriodKind.CAMPAIGN.value,
-                  "export": PeriodKind.CAMPAIGN.value, "yearend": PeriodKind.CAMPAIGN.value}  # fmt: skip
+                  "export": PeriodKind.CAMPAIGN.value, "yearend": PeriodKind.CAMPAIGN.value,
+                  "classifier": PeriodKind.CAMPAIGN.value}  # fmt: skip
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -135,6 +140,9 @@ async def _report(settings: Settings, plan: Plan, o: Options) -> list[Path]:
                 ExportFilter(o.period, o.area, o.unit), o.today, o.out, lang=o.lang, xlsx=True, with_csv=True
             )
             return [f.path for f in report.files if f.path is not None]
+        if o.what == "classifier":
+            result = await read_classifier(reports.session_factory, plan, o.period, settings.tz)
+            return await asyncio.to_thread(_write, classifier_bundle(result, reports.labels(o.lang)), o.out)
         if o.what == "scoreboard":
             report = await reports.scoreboard(
                 o.period, o.today, area=o.area, unit=o.unit, lang=o.lang, with_csv=True

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         )
     token = settings.bot_token.get_secret_value()
     check_mode_or_exit(settings)  # before the plan and the database: a config slip says so first
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, settings.instance_name)
     protect_secrets_in_logs(token)
     plan = load_plan_or_exit(settings.plan_file, settings.campaign_start)
     ensure_schema_or_exit(settings.database_url)

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from web.app import create_app
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, settings.instance_name)
     plan = load_plan_or_exit(settings.plan_file, settings.campaign_start)
     ensure_schema_or_exit(settings.database_url)
     if not settings.web_cookie_secure and not settings.web_url_local:

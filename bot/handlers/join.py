@@ -34,7 +34,13 @@ from core.unit_lookup import find_unit
 log = logging.getLogger(__name__)
 
 # A liaison keeps the citizen commands (they may complain too) and gets the inbox.
-LIAISON_EXTRA: tuple[Command, ...] = (Command("inbox"), Command("web"))
+LIAISON_EXTRA: tuple[Command, ...] = (
+    Command("inbox"),
+    Command("web"),
+    Command("measures"),  # 长效机制 (issue 14): the unit's long-term measures
+    Command("measure"),
+    Command("my_review"),  # 复核检查 and 验收 (issue 14): the unit's findings and acceptance
+)
 MAX_ECHOED = 40
 
 

@@ -44,6 +44,7 @@ from core.outbox import OutboxMessage
 from core.plan import Deliverable, Phase, Plan, Producer
 from core.ports import UnitOfWork, UnitOfWorkFactory
 from core.reports import CALLBACK_OPEN_RECOMMENDATION, RecommendationStatus, ReportStatus
+from core.services.practices import remind_measures  # issue 14
 from core.services.workflow import Who, apply_action, roster_for, tell_citizen, tell_office, tell_unit
 from core.states import Action, Actor, CaseState
 
@@ -119,6 +120,7 @@ class PassSummary:
     phases_announced: int = 0  # notices queued by the phase job
     phase_reminders: int = 0
     rectification_reminders: int = 0  # 整改建议书 deadlines reminded (plan or report)
+    measure_reminders: int = 0  # 长效机制 measures reminded of their due date (issue 14)
     digests: int = 0
     notices: int = 0
     errors: int = 0
@@ -173,6 +175,12 @@ class PeriodicPass:
     weekly_digest_weekday: int = 0  # Monday
     phase_reminder_days: tuple[int, ...] = DEFAULT_PHASE_REMINDER_DAYS
     batch_size: int = DEFAULT_BATCH
+    # retention (issue 15, core.services.retention.RetentionService.run_pass): erases the
+    # identity of cases past their date, in batches; None: nothing is erased
+    retention_job: Callable[[datetime], Awaitable[object]] | None = None
+    # health (issue 15, storage.health.record_pass_finished): told (holder, finish time) after
+    # every pass this instance ran, for /readyz; None: not recorded
+    on_finished: Callable[[str, datetime], Awaitable[None]] | None = None
     # Keys this process has finished today (committed, or found done by someone else): later
     # passes of the same day skip them without opening a transaction. Only a shortcut: the
     # database (dedup keys, events) is what guarantees once. Cleared when the day changes, so
@@ -200,7 +208,9 @@ class PeriodicPass:
                 self._phase_announcements,
                 self._phase_reminders,
                 self._rectification_reminders,
+                self._measure_reminders,  # issue 14: 长效机制 due dates
                 self._digests,
+                self._retention,
             )
             for i, step in enumerate(steps):
                 if i and not await self._lease(max(now, self.clock.now())):
@@ -213,6 +223,11 @@ class PeriodicPass:
                     summary.errors += 1
         finally:
             await self._release()
+        if self.on_finished is not None:  # issue 15: /readyz's "last pass recent"
+            try:
+                await self.on_finished(self.holder, max(now, self.clock.now()))
+            except Exception:
+                log.exception("periodic pass: recording its finish failed")
         log.info("periodic pass at %s: %s", now.isoformat(), summary)
         return summary
 
@@ -688,6 +703,20 @@ class PeriodicPass:
                 self._done.add(done_key)
             await uow.commit()
 
+    async def _measure_reminders(
+        self, now: datetime, today: date, not_before: datetime | None, summary: PassSummary
+    ) -> None:
+        """Long-term measures (core.services.practices.remind_measures): on the same reminder
+        days as the 整改建议书's deadlines, with the same dedup."""
+        async with self.uow() as uow:
+            wd = self.deadlines.wd
+            reminded, queued = await remind_measures(
+                uow, wd, self._reminder_days, today, now, not_before, self._done
+            )
+            await uow.commit()
+        summary.measure_reminders += reminded
+        summary.notices += queued
+
     # -- scheduled digests ---------------------------------------------------------------------
 
     async def _digests(
@@ -707,6 +736,13 @@ class PeriodicPass:
             if await self.digest_job(request):
                 summary.digests += 1
             self._done.add(request.dedup_key)
+
+    async def _retention(
+        self, now: datetime, today: date, not_before: datetime | None, summary: PassSummary
+    ) -> None:
+        """Last, so erasure never delays a reminder; it logs its own counts."""
+        if self.retention_job is not None:
+            await self.retention_job(now)
 
     @staticmethod
     def _digest_request(

@@ -13,7 +13,10 @@ from storage.repositories.directory import (
     SqlUserRepository,
 )
 from storage.repositories.outbox import SqlOutboxRepository
+from storage.repositories.practices import SqlPracticeRepository
 from storage.repositories.reports import SqlReportRepository
+from storage.repositories.retention import SqlRetentionRepository
+from storage.repositories.review import SqlReviewRepository
 from storage.repositories.web_access import SqlWebAccessRepository
 
 __all__ = [
@@ -30,7 +33,10 @@ __all__ = [
     "SqlLiaisonRepository",
     "SqlOfficeRepository",
     "SqlOutboxRepository",
+    "SqlPracticeRepository",
     "SqlReportRepository",
+    "SqlRetentionRepository",
+    "SqlReviewRepository",
     "SqlUnitRepository",
     "SqlUserRepository",
     "SqlWebAccessRepository",

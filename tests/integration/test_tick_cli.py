@@ -152,6 +152,7 @@ async def test_tick_sends_the_days_reminders_once(
         "phases_announced": 0,
         "phase_reminders": 0,
         "rectification_reminders": 0,
+        "measure_reminders": 0,  # issue 14
         "digests": 1,  # the daily digest is due from 08:00 (its rows are the digest job's)
         "notices": 12,
         "errors": 0,

@@ -1,6 +1,7 @@
 """The year-end assessment (python -m bot report yearend) on a real database: one unit's
-composite recomputed by hand from its cases, its reports and its accountability record; the
-ranking, the workbook and the printable page."""
+composite recomputed by hand from its cases, its reports, its accountability record and its
+review findings (复核检查: only the year's count); its acceptance on its line; the ranking, the
+workbook and the printable page."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from core.directory import InviteRole
 from core.plan import Plan
 from core.ports import UnitOfWorkFactory
 from core.reports import AccountabilityOutcome, AccountabilityRecord
+from core.review import FindingSeverity, ReviewFinding, ReviewInspection, UnitAcceptance
 from core.services.units import sync_plan_units
 from core.states import CaseState
 
@@ -64,6 +66,23 @@ async def test_one_units_composite_is_the_weighted_sum_of_its_figures(
                 UNIT, "隐瞒问题", AccountabilityOutcome.ADMONITION, local(11, 3).astimezone(UTC)
             )
         )
+        # 复核检查: one serious finding in 2014 counts; the one of a 2013 inspection does not
+        for day, severity in (
+            (date(2014, 10, 20), FindingSeverity.SERIOUS),
+            (date(2013, 12, 2), FindingSeverity.GRAVE),
+        ):
+            inspection = await uow.review.add_inspection(
+                ReviewInspection("区纪委", day, [UNIT], local(11, 1))
+            )
+            assert inspection.id is not None
+            await uow.review.add_finding(
+                ReviewFinding(inspection.id, UNIT, severity, "台账缺失", local(11, 1))
+            )
+        await uow.review.add_unit_acceptance(UnitAcceptance(UNIT, True, local(12, 20)))
+        # decided only after the year: the year-end report says not decided
+        await uow.review.add_unit_acceptance(
+            UnitAcceptance("audit_bureau", True, datetime(2015, 1, 5, tzinfo=TZ))
+        )
         await uow.commit()
 
     rules = DeadlineRules(WorkingDays(), TZ)
@@ -71,15 +90,20 @@ async def test_one_units_composite_is_the_weighted_sum_of_its_figures(
     mine = next(a for a in report.ranking if a.unit == UNIT)
     weights = dict(plan.assessment)
     # by hand: 3 of 4 answers on time; 2 of 4 ratings satisfied or basically; none reopened;
-    # the self-inspection report (due 2014-08-10) never came: 0 of 2; one accountability record
+    # the self-inspection report (due 2014-08-10) never came: 0 of 2; one accountability record;
+    # one serious review finding of 2014 (a quarter off)
     by_hand = (
         weights[Part.ANSWERED_ON_TIME] * 3 / 4
         + weights[Part.SATISFACTION] * 2 / 4
         + weights[Part.REOPEN] * (1 - 0 / 4)
         + weights[Part.REPORTS_ON_TIME] * 0 / 2
         + weights[Part.ACCOUNTABILITY] * (1 - 0.25)
+        + weights[Part.REVIEW] * (1 - 0.25)
     )
-    assert mine.composite == round(by_hand, 1) == 55.0
+    assert sum(weights.values()) == 100 and weights[Part.REVIEW] == 10
+    assert mine.composite == round(by_hand, 1) == 58.8  # 18.75 + 15 + 10 + 0 + 7.5 + 7.5
+    assert mine.part(Part.REVIEW).basis is not None and mine.part(Part.REVIEW).basis.num == 1  # type: ignore[union-attr]
+    assert report.acceptance == {UNIT: True}
     assert (mine.part(Part.ANSWERED_ON_TIME).basis.num, mine.part(Part.ANSWERED_ON_TIME).basis.den) == (3, 4)  # type: ignore[union-attr]
     assert [a.rank for a in report.ranking] == sorted(a.rank for a in report.ranking)
     assert report.ranking[0].composite >= report.ranking[-1].composite
@@ -90,9 +114,11 @@ async def test_one_units_composite_is_the_weighted_sum_of_its_figures(
     assert sorted(p.suffix for p in paths) == [".html", ".png", ".xlsx"]
     sheet = load_workbook(out / "yearend-2014.xlsx")["排名"]
     rows = {row[1]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert rows["区财政局"][2] == 55.0 and rows["区财政局"][0] == mine.rank
+    assert rows["区财政局"][2] == 58.8 and rows["区财政局"][0] == mine.rank
+    assert rows["区财政局"][-1] == "验收通过" and rows[labels.unit("audit_bureau")][-1] == "未验收"
     page = (out / "yearend-2014.html").read_text(encoding="utf-8")
-    assert "2014 年度整治“办事难”工作年终绩效评估" in page and "区财政局" in page and "55.0" in page
+    assert "2014 年度整治“办事难”工作年终绩效评估" in page and "区财政局" in page and "58.8" in page
+    assert "复核问题 1 个" in page and "验收通过" in page
     assert "窗口推诿" not in page  # the citizens' words never reach the report
 
 

@@ -605,7 +605,7 @@ def test_summary_prints_every_count() -> None:
     summary = PassSummary(blue=2, supervision=1, notices=5)
     assert str(summary) == (
         "blue=2 yellow=0 supervision=1 escalated=0 leaders_told=0 follow_up_closed=0 phases_announced=0 "
-        "phase_reminders=0 rectification_reminders=0 digests=0 notices=5 errors=0"
+        "phase_reminders=0 rectification_reminders=0 measure_reminders=0 digests=0 notices=5 errors=0"
     )
     assert summary.total == 3
     assert str(PassSummary(ran=False)).startswith("skipped")

@@ -29,7 +29,7 @@ OUT_DIR = REPO_ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 STEP = 30.0
-URL = re.compile(r"https?://127\.0\.0\.1:\d+/\S+")
+URL = re.compile(r"https?://127\.0\.0\.1:\d+/[^\s\"'<>]+")  # in the message's HTML too
 
 
 def free_port() -> int:

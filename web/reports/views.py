@@ -10,6 +10,9 @@ modules beside this one) and render, or send the image or file.
 | /reports/exports | office | the export form |
 | /reports/export | office | the download (XLSX or one CSV) |
 | /reports/audit | office | the audit-trail viewer |
+| /reports/classifier | office | the classifier report: confusion matrix, phrases (issue 14) |
+| /reports/classifier.xlsx | office | its workbook (the chat's /classifier document) |
+| /reports/review | office | review inspections and acceptance per unit (issue 14) |
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.context import Deps
+from bot.reports.tables import XLSX_MIME
 from web.reports import audit, exports, progress, scoreboard
+from web.reports import classifier as classifier_report  # issue 14
+from web.reports import review as review_report  # issue 14: 复核检查, 验收
 from web.reports.access import Viewer, office_viewer, render, staff_viewer
 from web.reports.common import ReportContext, filter_form
 from web.reports.downloads import content_disposition
@@ -104,7 +110,28 @@ def routes(deps: Deps) -> list[BaseRoute]:
         values = await audit.page_context(ctx, query, ctx.labels(viewer.lang))
         return page(viewer, request, "audit", values, "audit")
 
+    # the classifier report (issue 14): office only
+    async def classifier_page(request: Request) -> Response:
+        viewer = await office_viewer(request, deps)
+        flt = _filter(ctx, request, viewer)
+        values = await classifier_report.page_context(ctx, flt, viewer.lang, viewer.campaign)
+        return page(viewer, request, "classifier", values, "classifier")
+
+    async def classifier_download(request: Request) -> Response:
+        viewer = await office_viewer(request, deps)
+        flt = _filter(ctx, request, viewer)
+        name, data = await classifier_report.download(ctx, flt, viewer.lang, viewer.campaign)
+        headers = {"Content-Disposition": content_disposition(name), "Cache-Control": "no-store"}
+        return Response(data, media_type=XLSX_MIME, headers=headers)
+
+    # review inspections and acceptance (issue 14): office only, read-only
+    async def review_page(request: Request) -> Response:
+        viewer = await office_viewer(request, deps)
+        values = await review_report.page_context(ctx, viewer.lang, viewer.campaign)
+        return page(viewer, request, "review", values, "review")
+
     return [
+        Route("/reports/review", review_page, name="reports_review"),  # issue 14
         Route("/reports/scoreboard", scoreboard_page, name="reports_scoreboard"),
         Route("/reports/scoreboard.png", scoreboard_chart, name="reports_scoreboard_chart"),
         Route("/reports/progress", progress_page, name="reports_progress"),
@@ -112,6 +139,8 @@ def routes(deps: Deps) -> list[BaseRoute]:
         Route("/reports/exports", exports_page, name="reports_exports"),
         Route("/reports/export", export_download, name="reports_export_download"),
         Route("/reports/audit", audit_page, name="reports_audit"),
+        Route("/reports/classifier", classifier_page, name="reports_classifier"),
+        Route("/reports/classifier.xlsx", classifier_download, name="reports_classifier_download"),
     ]
 
 

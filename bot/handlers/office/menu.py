@@ -34,6 +34,13 @@ OFFICE_COMMANDS: Final = (
     "broadcast",
     "notice",
     "accountability",
+    "practice",  # 推介典型 (issue 14)
+    "practices",
+    "measures",  # 长效机制 (issue 14)
+    "review",  # 复核检查 and 验收 (issue 14)
+    "review_status",
+    "accept",
+    "accept_campaign",
     "members",
     "failed",
     "invite",
@@ -46,6 +53,7 @@ OFFICE_COMMANDS: Final = (
     "digest",
     "scoreboard",
     "export",
+    "classifier",  # where the classifier and the office disagree (issue 14)
     "web",
 )
 

@@ -11,6 +11,9 @@ that adds the tables.
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 # revision identifiers, used by Alembic.
 revision: str = '0012'
 down_revision: str | Sequence[str] | None = '0011'
@@ -19,8 +22,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # the evidence store (issue 15): the SHA-256 of the attachment's local copy
+    with op.batch_alter_table("attachments") as batch:
+        batch.add_column(sa.Column("sha256", sa.String(length=64), nullable=True))
+        batch.create_index("ix_attachments_sha256", ["sha256"])
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("attachments") as batch:
+        batch.drop_index("ix_attachments_sha256")
+        batch.drop_column("sha256")
