@@ -11,8 +11,10 @@ SYSTEM_STAMP := $(VENV)/.system-packages
 # (nginx-light is nginx plus the echo module); chromium and chromium-driver, the real headless
 # browser the dashboard's browser tests drive through Selenium (tests/web; a browser download at
 # install time, as `playwright install` does, fails on closed networks); fonts-noto-color-emoji,
-# so the bot's buttons (✅ 📱 🙈) show in that browser (the demo's chat page, the screenshots).
-DEB_PACKAGES := fonts-noto-cjk nginx chromium chromium-driver fonts-noto-color-emoji
+# so the bot's buttons (✅ 📱 🙈) show in that browser (the demo's chat page, the screenshots);
+# postgresql-client: pg_dump, pg_restore and psql, for `python -m bot backup` / `restore` on
+# PostgreSQL (tests/integration/test_backup.py).
+DEB_PACKAGES := fonts-noto-cjk nginx chromium chromium-driver fonts-noto-color-emoji postgresql-client
 # Locked dependencies: pyproject.toml keeps the ranges, the lock files the exact versions with
 # their hashes (pip-compile, for Python 3.11 on Linux x86_64). requirements.lock is the runtime
 # set (a deployment: pip install --require-hashes -r requirements.lock, then --no-deps .);

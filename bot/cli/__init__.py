@@ -9,6 +9,7 @@
 - ``apikey``: issue, list or revoke the Open311 API's keys (``bot.cli.apikey``)
 - ``web``: the office's web dashboard and the Open311 API (``bot.cli.web``)
 - ``check``: the readiness checks of ``/readyz``, exit 1 when not ready (``bot.cli.check``)
+- ``backup`` / ``restore``: the database and evidence files in one archive (``bot.cli.backup``)
 
 Each module holds a ``COMMAND`` (a ``SubCommand``: name, help, a function adding its arguments
 and one running it that returns the exit code); what they share (settings, logging, plan and
@@ -24,7 +25,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import apikey, check, invite, migrate, plan, report, run, tick, web
+from bot.cli import apikey, backup, check, invite, migrate, plan, report, run, tick, web
 from bot.cli.common import EXIT_OK, CliExit, SubCommand
 
 # in the order ``--help`` lists them
@@ -38,6 +39,8 @@ SUBCOMMANDS: list[SubCommand] = [
     apikey.COMMAND,
     web.COMMAND,
     check.COMMAND,  # issue 15
+    backup.BACKUP,  # issue 15
+    backup.RESTORE,
 ]
 
 
