@@ -955,7 +955,7 @@ class FakeReviewRepository(_Repo):
         self.store.review_findings[stored.id] = stored
         return copy.deepcopy(stored)
 
-    async def get_finding(self, finding_id: int) -> ReviewFinding | None:
+    async def get_finding(self, finding_id: int, *, for_update: bool = False) -> ReviewFinding | None:
         return copy.deepcopy(self.store.review_findings.get(finding_id))
 
     async def list_findings(

@@ -524,6 +524,23 @@ class ReportService:
             await uow.commit()
         return issued
 
+    async def issue_recommendation_in(
+        self,
+        uow: UnitOfWork,
+        office_user_id: int,
+        unit_id: str,
+        problems: str,
+        plan_due: date,
+        report_due: date,
+    ) -> tuple[Recommendation, int]:
+        """``issue_recommendation`` inside the caller's transaction (a review finding becomes a
+        recommendation and is linked to it in one commit); the caller checked the office role."""
+        problems = _required_text(problems, "problems", MAX_PROBLEMS_TEXT)
+        self.plan.unit(unit_id)
+        check_rectification_dates(plan_due, report_due, self.today())
+        now = self.clock.now()
+        return await self._issue_one(uow, office_user_id, unit_id, problems, plan_due, report_due, now)
+
     async def _issue_one(
         self,
         uow: UnitOfWork,

@@ -293,23 +293,23 @@ class ReviewService:
         given: ``PLAN_WORKING_DAYS`` and then ``REPORT_WORKING_DAYS`` working days."""
         if self.reports is None:
             raise ActionNotAllowed("no report service configured")
+        plan_due = plan_due or self.working_days.add_working_days(self.today(), PLAN_WORKING_DAYS)
+        report_due = report_due or self.working_days.add_working_days(plan_due, REPORT_WORKING_DAYS)
+        now = self.clock.now()
+        # one transaction: the finding locked, the recommendation issued (its notices queued)
+        # and linked, so two presses of the button make one recommendation, not two
         async with self.uow() as uow:
             await self._office(uow, office_user)
-            finding = await uow.review.get_finding(finding_id)
+            finding = await uow.review.get_finding(finding_id, for_update=True)
             if finding is None:
                 raise NotFound(kind="finding")
             await self._office(uow, office_user, [finding.unit_id])
             if finding.recommendation_id is not None:
                 raise AlreadyRectified(recommendation_id=finding.recommendation_id)
-        plan_due = plan_due or self.working_days.add_working_days(self.today(), PLAN_WORKING_DAYS)
-        report_due = report_due or self.working_days.add_working_days(plan_due, REPORT_WORKING_DAYS)
-        rec, told = await self.reports.issue_recommendation(
-            office_user, finding.unit_id, finding.facts, plan_due, report_due
-        )
-        assert rec.id is not None
-        now = self.clock.now()
-        async with self.uow() as uow:
-            # the recommendation is issued (its own transaction); linking it is idempotent
+            rec, told = await self.reports.issue_recommendation_in(
+                uow, office_user, finding.unit_id, finding.facts, plan_due, report_due
+            )
+            assert rec.id is not None
             await uow.review.link_recommendation(finding_id, rec.id)
             await uow.audit.add(
                 AuditEntry(

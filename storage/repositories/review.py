@@ -113,8 +113,12 @@ class SqlReviewRepository:
         finding.id = row.id
         return _finding(row)
 
-    async def get_finding(self, finding_id: int) -> ReviewFinding | None:
-        row = await self.session.get(ReviewFindingRow, finding_id, populate_existing=True)
+    async def get_finding(self, finding_id: int, *, for_update: bool = False) -> ReviewFinding | None:
+        # for_update: two presses of one finding's button queue on its row (PostgreSQL; SQLite's
+        # write lock does the same), so the second sees the first's recommendation
+        row = await self.session.get(
+            ReviewFindingRow, finding_id, populate_existing=True, with_for_update=for_update or None
+        )
         return _finding(row) if row is not None else None
 
     async def list_findings(
