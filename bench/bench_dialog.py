@@ -103,6 +103,7 @@ from telegram.warnings import PTBUserWarning  # noqa: E402
 
 import bot.app as bot_app  # noqa: E402
 from bot.app import REPLY_MAX_RETRIES, build_application  # noqa: E402
+from bot.evidence_fetch import EVIDENCE_FETCH_JOB_NAME  # noqa: E402
 from bot.send_budget import BudgetRateLimiter, SendBudget  # noqa: E402
 from bot.tick import PERIODIC_JOB_NAME  # noqa: E402
 from bot.wiring import make_deps  # noqa: E402
@@ -435,6 +436,8 @@ async def running(app: Application[Any, Any, Any, Any, Any, Any]) -> AsyncIterat
         if app.job_queue is not None:
             for job in app.job_queue.get_jobs_by_name(PERIODIC_JOB_NAME):
                 job.schedule_removal()  # measured by bench/bench_tick.py, not here
+            for job in app.job_queue.get_jobs_by_name(EVIDENCE_FETCH_JOB_NAME):
+                job.schedule_removal()  # downloads are no part of a dialog's time
         await app.start()
         try:
             yield

@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 from bot.context import BotApplication, BotContext
+from bot.evidence_fetch import schedule_evidence_fetch
 from bot.metrics import metrics_for
 
 PERIODIC_JOB_NAME = "periodic"
@@ -56,3 +57,5 @@ def schedule_periodic(
             "misfire_grace_time": int(interval.total_seconds()),
         },
     )
+    # issue 15: the evidence files fetched into the local store, at the same pace (its own job)
+    schedule_evidence_fetch(job_queue, interval=interval, first=first)

@@ -26,3 +26,6 @@ class Attachment:
     file_name: str | None = None
     added_by: int | None = None  # telegram user id
     id: int | None = None
+    # the SHA-256 of the office's own copy in the evidence store (issue 15), once the bot has
+    # fetched the file; None before that and after erasure
+    sha256: str | None = None

@@ -12,7 +12,7 @@ counts from the next working day, as every other deadline of the campaign does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -170,4 +170,32 @@ def tally(measures: Sequence[Measure], today: date, wd: WorkingDays) -> dict[str
             old.total + 1,
             old.overdue + is_overdue(m, today, wd),
         )
+    return out
+
+
+# -- what a period's report shows (the /export sheets and the dashboard page, issue 14) ------------
+
+
+def practices_in(
+    practices: Iterable[GoodPractice], start: datetime, end: datetime, units: Collection[str] | None = None
+) -> list[GoodPractice]:
+    """The practices recorded in ``[start, end)`` of ``units`` (None: every unit): a practice is
+    news of the period it was recorded in, as a case is of the period it came in."""
+    return [p for p in practices if start <= p.recorded_at < end and (units is None or p.unit_id in units)]
+
+
+def measures_in(
+    measures: Iterable[Measure], start: datetime, end: datetime, units: Collection[str] | None = None
+) -> list[Measure]:
+    """The measures alive in ``[start, end)`` of ``units`` (None: every unit): proposed before
+    its end and not made final before its start. A measure runs for months, so a weekly export
+    shows every one still owed, not only those proposed that week; one done long before is
+    not the period's business."""
+    out = []
+    for m in measures:
+        if units is not None and m.unit_id not in units:
+            continue
+        closed = (m.updated_at or m.created_at) if m.final else None
+        if m.created_at < end and (closed is None or closed >= start):
+            out.append(m)
     return out

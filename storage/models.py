@@ -437,6 +437,24 @@ class AttachmentRow(Base):
     # issue 15 (evidence store, migration 0012): the SHA-256 of the office's local copy
     # (storage.evidence_store); NULL until the bot has fetched the file
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # issue 15 (evidence fetch, migration 0017; storage/evidence_fetch.py): tries at fetching
+    # the file from Telegram, counted when a fetcher claims the row (so a fetch that kills its
+    # process still counts), and when the next try may start: a claim holds it until its lease
+    # ends, a failure sets it by the backoff (core.evidence_fetch). next_fetch_at NULL: due
+    # (never tried), or nothing more to do (fetched, or given up at the tries' limit).
+    fetch_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_fetch_at: Mapped[datetime | None]
+
+
+# The evidence fetch (issue 15, migration 0017) looks for the attachments still without a local
+# copy and not erased (retention clears file_id): a partial index, so the fetched and erased
+# rows of past years cost it nothing.
+Index(
+    "ix_attachments_to_fetch",
+    AttachmentRow.id,
+    sqlite_where=text("sha256 IS NULL AND file_id <> ''"),
+    postgresql_where=text("sha256 IS NULL AND file_id <> ''"),
+)
 
 
 class InviteCodeRow(Base):

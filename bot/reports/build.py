@@ -25,9 +25,14 @@ from bot.i18n import Catalogue
 from bot.reports import charts, tables, text
 from bot.reports.labels import Labels
 from bot.reports.tables import CSV_MIME, XLSX_MIME, CsvWriter, Rows, Table, XlsxWriter
+from core.campaign_work import CampaignWork, campaign_work
+from core.campaigns import campaign_by_id
 from core.deadlines import DeadlineRules
+from core.measures import GoodPractice, Measure, is_overdue, measures_in, practices_in
 from core.plan import Plan
 from core.stats import DailyDigest, ExportFilter, Period, PeriodKind, PublicStats, WeeklyDigest, week_of
+from storage.repositories.practices import SqlPracticeRepository
+from storage.repositories.review import SqlReviewRepository
 from storage.stats import StatsReader
 
 PNG_MIME = "image/png"
@@ -121,6 +126,8 @@ class Reports:
             week = period or week_of(today - timedelta(days=7))
             weekly: WeeklyDigest = await self._read(lambda r: r.weekly_digest(today, week))
             body = text.weekly_text(weekly, labels, escalate_after=escalate)
+            work = text.campaign_work_text(await self._campaign_work(week, today), labels)
+            body = f"{body}\n\n{work}" if work else body
             png = await asyncio.to_thread(charts.weekly_chart, weekly, labels)
             sheets = tables.weekly_tables(weekly, labels)
             stem = f"digest-weekly-{_stem(week)}"
@@ -181,7 +188,8 @@ class Reports:
         max_rows: int | None = None,
     ) -> Report:
         """Cases, events and the scoreboard of ``flt`` into ``out_dir``: one XLSX with a sheet
-        each and/or one CSV each. Raises ExportTooLarge past ``max_rows`` (cases + events)."""
+        each (and the period's practices and measures) and/or one CSV each (of the first three).
+        Raises ExportTooLarge past ``max_rows`` (cases + events)."""
         labels = self.labels(lang)
         stem = "export-" + "-".join(x for x in (_stem(flt.period), flt.area, flt.unit) if x)
         await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
@@ -197,11 +205,21 @@ class Reports:
                 (tables.EVENTS, lambda: _rows(reader.iter_events(flt), tables.event_row, labels)),
                 (tables.SCOREBOARD, lambda: _list(tables.scoreboard_rows(board, labels))),
             ]
+            # 推介典型 and 长效机制 of the period (issue 14): the workbook's last two sheets; no
+            # CSV of them (the CSV files are the case tables a script reads, as before)
+            practices, measures = await self._practices_and_measures(session, flt)
+            wd = self.rules.wd
+            xlsx_sources = [
+                *sources,
+                (tables.PRACTICES, lambda: _list([tables.practice_row(p, labels) for p in practices])),
+                (tables.MEASURES,
+                 lambda: _list([tables.measure_row(m, is_overdue(m, today, wd), labels) for m in measures])),
+            ]  # fmt: skip
             files: list[ReportFile] = []
             counts: dict[str, int] = {}
             if xlsx:
                 writer = XlsxWriter(labels)
-                for table, make in sources:
+                for table, make in xlsx_sources:
                     sheet = writer.sheet(table)
                     async for row in make():
                         sheet.append(row)
@@ -230,6 +248,39 @@ class Reports:
             events=events,
         )
         return Report(stem, title, body, None, tuple(files), rows=cases + events)
+
+    async def _practices_and_measures(
+        self, session: AsyncSession, flt: ExportFilter
+    ) -> tuple[list[GoodPractice], list[Measure]]:
+        """The export's practices (recorded in the period) and measures (alive in it), of its
+        unit, or of its campaign's units for a street's office. The area filter does not apply:
+        neither belongs to a task area."""
+        units: set[str] | None = None
+        if flt.campaign:
+            sub = campaign_by_id(self.plan.sub_campaigns, flt.campaign)
+            units = set(sub.unit_ids) if sub is not None else set()
+        if flt.unit is not None:
+            units = {flt.unit} if units is None else units & {flt.unit}
+        start, end = flt.period.start(self.tz), flt.period.end(self.tz)
+        repo = SqlPracticeRepository(session)
+        practices = practices_in(await repo.list_practices(), start, end, units)
+        measures = measures_in(await repo.list_measures(), start, end, units)
+        return practices, measures
+
+    async def _campaign_work(self, week: Period, today: date) -> CampaignWork:
+        """Review inspections, practices and measures for the weekly digest (issue 14)."""
+        async with self.session_factory() as session:
+            review, practices = SqlReviewRepository(session), SqlPracticeRepository(session)
+            return campaign_work(
+                week,
+                today,
+                self.tz,
+                self.rules.wd,
+                inspections=await review.list_inspections(),
+                findings=await review.list_findings(),
+                practices=await practices.list_practices(),
+                measures=await practices.list_measures(),
+            )
 
     # -- public ----------------------------------------------------------------------------------
 

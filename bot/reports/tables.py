@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from bot.reports.labels import Labels
+from core.measures import SHARED_TO_ALL, GoodPractice, Measure
 from core.reports import RecommendationStatus
 from core.stats import (
     CaseRecord,
@@ -137,6 +138,24 @@ NOTICES = Table(
     ),
 )  # fmt: skip
 HOTSPOTS = Table("hotspots", (_c("target", 28), _c("area", 28), _c("count", 8, Kind.INT)))
+# 推介典型 and 长效机制 (issue 14): two sheets of the /export workbook
+PRACTICES = Table(
+    "practices",
+    (
+        _c("unit", 24), _c("practice_title", 28), _c("practice_text", 60), _c("basis_cases", 20),
+        _c("practice_state", 10), _c("recorded_at", 17, Kind.DATETIME), _c("recorded_by", 14, Kind.INT),
+        _c("shared_at", 17, Kind.DATETIME), _c("shared_to", 18),
+    ),
+)  # fmt: skip
+MEASURES = Table(
+    "measures",
+    (
+        _c("unit", 24), _c("measure_title", 28), _c("measure_text", 40), _c("measure_status", 10),
+        _c("measure_due", 12, Kind.DATE), _c("measure_overdue", 8, Kind.BOOL),
+        _c("proposed_at", 17, Kind.DATETIME), _c("updated_at", 17, Kind.DATETIME),
+        _c("evidence_files", 8, Kind.INT),
+    ),
+)  # fmt: skip
 
 Rows = Iterable[Sequence[Any]]
 
@@ -206,6 +225,43 @@ def scoreboard_rows(board: Scoreboard, labels: Labels) -> Iterator[list[Any]]:
             labels.p(f"scoreboard.self_report.{r.self_report.value}"),
             rect.recommendations, on_time.num, on_time.den, on_time,
         ]  # fmt: skip
+
+
+def practice_row(p: GoodPractice, labels: Labels) -> list[Any]:
+    """One 推介典型: who recorded it is an office member's Telegram id, as in the audit trail
+    (never a complainant's)."""
+    if p.shared_to is None:
+        shared_to = ""
+    elif p.shared_to == SHARED_TO_ALL:
+        shared_to = labels.p("web.reports.practices.shared_to_all")
+    else:
+        shared_to = labels.unit(p.shared_to)
+    return [
+        labels.unit(p.unit_id),
+        p.title,
+        p.description,
+        " ".join(p.case_numbers),
+        labels.p("web.reports.practices.shared" if p.shared_at else "practices.not_shared"),
+        labels.local(p.recorded_at),
+        p.recorded_by,
+        labels.local(p.shared_at),
+        shared_to,
+    ]
+
+
+def measure_row(m: Measure, overdue: bool, labels: Labels) -> list[Any]:
+    """One 长效机制; ``overdue`` from core.measures.is_overdue (it needs the working days)."""
+    return [
+        labels.unit(m.unit_id),
+        m.title,
+        m.description,
+        labels.p(f"practices.status.{m.status.value}"),
+        m.due,
+        overdue,
+        labels.local(m.created_at),
+        labels.local(m.updated_at),
+        len(m.evidence),
+    ]
 
 
 def daily_tables(digest: DailyDigest, labels: Labels) -> list[tuple[Table, Rows]]:

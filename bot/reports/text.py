@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 from bot.i18n import Html, escape
 from bot.reports.labels import Labels, plain
+from core.campaign_work import CampaignWork
 from core.reports import RecommendationStatus
+from core.review import FindingSeverity
 from core.stats import (
     HOTSPOT_MIN_CASES,
     CaseMetrics,
@@ -322,3 +324,53 @@ def as_html_page(text: str, title: str) -> str:
         '<!DOCTYPE html>\n<html lang="zh"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title></head>\n<body>\n{body}\n</body></html>\n"
     )
+
+
+MAX_OVERDUE_MEASURES = 10  # listed by name in the digest; the rest are counted
+
+
+def campaign_work_text(work: CampaignWork, labels: Labels) -> str:
+    """The weekly digest's section on review inspections, good practices and long-term
+    measures (core.campaign_work); empty while the campaign has none of them."""
+    if work.empty:
+        return ""
+    t = labels.t
+    severities = Html(
+        labels.t("digest.item_separator").join(
+            t("digest.item", name=labels.p(f"review.severity_{s.value}"), count=work.by_severity[s])
+            for s in FindingSeverity
+            if work.by_severity.get(s)
+        )
+        or t("digest.none")
+    )
+    lines = [
+        t("digest.work.header"),
+        t(
+            "digest.work.review",
+            inspections=work.inspections,
+            units=work.units_inspected,
+            findings=work.findings,
+            severities=severities,
+        ),
+        t("digest.work.unrectified", count=work.findings_unrectified),
+        t("digest.work.practices", recorded=work.practices_recorded, shared=work.practices_shared),
+        t(
+            "digest.work.measures",
+            done=work.measures_done,
+            open=work.measures_open,
+            overdue=len(work.overdue),
+        ),
+    ]
+    lines += [
+        t(
+            "digest.work.overdue_item",
+            unit=labels.unit(m.unit_id),
+            measure_id=m.id or "",
+            title=m.title,
+            due=labels.date(m.due),
+        )
+        for m in work.overdue[:MAX_OVERDUE_MEASURES]
+    ]
+    if len(work.overdue) > MAX_OVERDUE_MEASURES:
+        lines.append(t("digest.work.more", count=len(work.overdue) - MAX_OVERDUE_MEASURES))
+    return "\n".join(lines)

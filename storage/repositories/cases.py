@@ -454,7 +454,14 @@ _ATTACHMENT_FIELDS = ("case_id", "report_id", "file_id", "file_unique_id", "mime
 
 def _read_attachment(row: AttachmentRow) -> Attachment:
     fields: dict[str, Any] = {name: getattr(row, name) for name in _ATTACHMENT_FIELDS}
-    return Attachment(**fields, kind=AttachmentKind(row.kind), at=row.at, added_by=row.added_by, id=row.id)
+    return Attachment(
+        **fields,
+        kind=AttachmentKind(row.kind),
+        at=row.at,
+        added_by=row.added_by,
+        id=row.id,
+        sha256=row.sha256,
+    )
 
 
 class SqlAttachmentRepository:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from core.measures import GoodPractice, Measure
+from core.review import FindingSeverity, ReviewFinding, ReviewInspection
 from storage.models import OutboxRow
 from tests.bot.conftest import HarnessFactory
 from tests.support.harness import BotHarness
@@ -110,6 +112,38 @@ async def test_office_gets_the_weekly_digest(h: BotHarness, seeded: Seeded) -> N
     assert "通报名单" in load_workbook(io.BytesIO(xlsx)).sheetnames
 
 
+async def test_the_weekly_digest_tells_of_review_inspections_practices_and_measures(
+    h: BotHarness, seeded: Seeded
+) -> None:
+    await h.command(OFFICE, "digest", "weekly")
+    assert "复核检查" not in "\n".join(h.texts())  # a campaign without any: no such section
+    fin, aud = "finance_bureau", "audit_bureau"
+    async with h.deps.uow() as uow:
+        held = await uow.review.add_inspection(
+            ReviewInspection("区纪委", date(2026, 11, 18), [fin, aud], h.clock.now(), recorded_by=OFFICE.id)
+        )
+        assert held.id is not None
+        await uow.review.add_finding(
+            ReviewFinding(held.id, fin, FindingSeverity.GRAVE, "窗口无人值守", h.clock.now())
+        )
+        await uow.practices.add_practice(
+            GoodPractice(aud, "首问负责制", "…", datetime(2026, 11, 17, 9, tzinfo=TZ), recorded_by=OFFICE.id)
+        )
+        await uow.practices.add_measure(
+            Measure(fin, "建立限时办结制度", date(2026, 11, 20), datetime(2026, 11, 2, 9, tzinfo=TZ))
+        )
+        await uow.commit()
+
+    await h.command(OFFICE, "digest", "weekly")
+    digest = "\n".join(h.texts())
+    assert "<b>复核检查、推介典型与长效机制</b>" in digest
+    assert "复核检查 1 次，检查单位 2 个，发现问题 1 个（严重 1）" in digest
+    assert "尚未下发整改建议书的问题（累计）：1 个" in digest
+    assert "特色做法：登记 1 项，推送 0 项" in digest
+    assert "长效机制：本期完成 0 项，在办 1 项，逾期未完成 1 项" in digest
+    assert "区财政局：#" in digest and "建立限时办结制度（应于 2026年11月20日 完成）" in digest
+
+
 async def test_office_scoreboard_with_csv(h: BotHarness, seeded: Seeded) -> None:
     calls = await h.command(OFFICE, "scoreboard", "weekly csv")
     assert "• <b>区直机关工委</b>：受理 5 · 签收 25% · 答复 50%" in "\n".join(h.texts())
@@ -128,7 +162,8 @@ async def test_office_export_is_a_workbook_without_the_complainants_identity(
     calls = await h.command(OFFICE, "export", "weekly conduct")
     (xlsx,) = _uploads(calls, "sendDocument", "document")
     workbook = load_workbook(io.BytesIO(xlsx))
-    assert workbook.sheetnames == ["案件", "办理记录", "单位评分"]
+    # the last two: 推介典型 and 长效机制 (issue 14)
+    assert workbook.sheetnames == ["案件", "办理记录", "单位评分", "特色做法", "长效机制"]
     cases = workbook["案件"]
     assert cases.freeze_panes == "A2" and cases.auto_filter.ref is not None
     # conduct cases created in the week: A1 A2 S1 S2 S3 S5 H6 H7 H8

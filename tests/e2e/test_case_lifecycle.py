@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.i18n import Catalogue
+from tests.e2e.chat import STEP, TRACKING, Chat
 from tests.e2e.conftest import TOKEN, clean_env, run_bot, stop_process
-from tests.support.botapi_standin import BotApiStandin, SentMessage
+from tests.support.botapi_standin import BotApiStandin
 from tests.support.updates import TgUser, UpdateFactory
 
 pytestmark = pytest.mark.e2e
@@ -25,56 +25,7 @@ CITIZEN = TgUser(100_601, "张三", "zh-hans")
 LIAISON = TgUser(800_601, "刘六", "zh-hans")
 DESCRIPTION = "区政务中心的工作人员上班时间玩手机，办事拖拉，让我跑了三趟"  # conduct, confidently
 REPLY = "经调查核实，窗口工作人员上班时间玩手机属实，已批评教育并通报，向您致歉。"
-STEP = 30.0  # seconds to wait for any one answer of the bot
 CODE = re.compile(r"Invite code for .*: ([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})")
-TRACKING = re.compile(r"ZH-\d{4}-\d{6}")
-
-
-class Chat:
-    """One user's private chat with the bot, seen through the stand-in."""
-
-    def __init__(self, api: BotApiStandin, user: TgUser, make: UpdateFactory) -> None:
-        self.api, self.user, self.make = api, user, make
-        self.seen = 0  # messages to this chat already looked at
-
-    async def expect(self, predicate: Callable[[SentMessage], bool], what: str) -> SentMessage:
-        """The next message (or edit) to this chat that satisfies ``predicate``."""
-        try:
-            message = await self.api.wait_for_message(self.user.id, predicate, STEP, after=self.seen)
-        except TimeoutError as exc:
-            raise AssertionError(f"{self.user.first_name} never got {what}: {exc}") from None
-        self.seen = self.api.sent_to(self.user.id).index(message) + 1
-        return message
-
-    async def expect_text(self, needle: str) -> SentMessage:
-        return await self.expect(lambda m: needle in m.text, repr(needle))
-
-    async def expect_button(self, *, label: str | None = None, data: str | None = None) -> SentMessage:
-        def has(m: SentMessage) -> bool:
-            return any((label is None or t == label) and (data is None or d == data) for t, d in m.buttons)
-
-        return await self.expect(has, f"a button {label or data!r}")
-
-    def say(self, text: str) -> None:
-        self.api.push_update(self.make.text(self.user, text))
-
-    def photo(self) -> None:
-        self.api.push_update(self.make.photo(self.user))
-
-    def command(self, name: str, args: str = "") -> None:
-        self.api.push_update(self.make.command(self.user, name, args))
-
-    def press(self, message: SentMessage, *, label: str | None = None, data: str | None = None) -> str:
-        """Press a button of ``message``; returns its callback data."""
-        for text, callback_data in message.buttons:
-            if callback_data and (label is None or text == label) and (data is None or callback_data == data):
-                self.api.push_update(
-                    self.make.callback(
-                        self.user, callback_data, message_id=message.message_id, message_text=message.text
-                    )
-                )
-                return callback_data
-        raise AssertionError(f"no button {label or data!r} in {message.buttons}")
 
 
 async def test_a_complaint_is_filed_signed_for_answered_and_rated(workdir: Path) -> None:

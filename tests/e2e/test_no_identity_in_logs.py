@@ -16,8 +16,9 @@ import pytest
 from telegram import Update
 
 from bot.i18n import Catalogue
+from tests.e2e.chat import Chat
 from tests.e2e.conftest import TOKEN, clean_env, run_bot, stop_process
-from tests.e2e.test_case_lifecycle import CODE, DESCRIPTION, REPLY, TRACKING, Chat
+from tests.e2e.test_case_lifecycle import CODE, DESCRIPTION, REPLY, TRACKING
 from tests.support.botapi_standin import BotApiStandin
 from tests.support.updates import TgUser, UpdateFactory
 

@@ -34,6 +34,8 @@ from core.services.retention import RetentionService
 from core.states import Actor, CaseState
 from core.stats import ExportFilter, Period
 from storage.db import make_session_factory
+from storage.evidence_fetch import EvidenceFetcher
+from storage.evidence_store import EvidenceStore
 from storage.models import (
     AttachmentRow,
     AuditRow,
@@ -57,38 +59,6 @@ PHOTO = b"\xff\xd8\xff photo of the window's notice board"
 SHA = hashlib.sha256(PHOTO).hexdigest()
 
 
-class _DirStore:
-    """The evidence store's interface (``storage.evidence_store.EvidenceStore``), used only
-    while that module has not landed: files named by their SHA-256 under a root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def path(self, sha: str) -> Path:
-        return self.root / sha[:2] / sha
-
-    def exists(self, sha: str) -> bool:
-        return self.path(sha).exists()
-
-    def delete(self, sha: str) -> bool:
-        try:
-            self.path(sha).unlink()
-        except FileNotFoundError:
-            return False
-        return True
-
-
-def _evidence_store(root: Path) -> Any:
-    try:
-        from storage.evidence_store import EvidenceStore  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return _DirStore(root)
-    return EvidenceStore(root)
-
-
-_SHA_COLUMN = AttachmentRow.__table__.c.get("sha256")
-
-
 @pytest.fixture
 def rules() -> DeadlineRules:
     return DeadlineRules(WorkingDays(), "Asia/Shanghai")
@@ -110,11 +80,10 @@ async def trail(
     sql_uow: UnitOfWorkFactory,
     session_factory: async_sessionmaker[AsyncSession],
     tmp_path: Path,
-) -> AsyncIterator[tuple[Any, list[str]]]:
+) -> AsyncIterator[tuple[EvidenceStore, list[str]]]:
     """The second complainant's closed cases and everything that mentions them."""
-    store = _evidence_store(tmp_path / "evidence")
-    store.path(SHA).parent.mkdir(parents=True, exist_ok=True)
-    store.path(SHA).write_bytes(PHOTO)
+    store = EvidenceStore(tmp_path / "evidence")
+    assert await store.put(PHOTO) == SHA  # the office's copy, as the evidence fetch keeps it
     numbers: list[str] = []
     filed = datetime(2026, 11, 2, 9, tzinfo=TZ)
     async with sql_uow() as uow:
@@ -190,12 +159,12 @@ async def trail(
             )
         await uow.commit()
     async with session_factory() as session:
-        if _SHA_COLUMN is not None:  # both cases' photos are the same file: one on disk
-            await session.execute(
-                update(AttachmentRow)
-                .values({_SHA_COLUMN: SHA})
-                .where(AttachmentRow.case_id.in_(select(CaseRow.id).where(CaseRow.tracking_no.in_(numbers))))
-            )
+        # both cases' photos are the same file: one on disk
+        await session.execute(
+            update(AttachmentRow)
+            .values(sha256=SHA)
+            .where(AttachmentRow.case_id.in_(select(CaseRow.id).where(CaseRow.tracking_no.in_(numbers))))
+        )
         # a new filing in progress: its draft holds the phone the citizen shared again
         session.add(
             DialogUserDataRow(
@@ -237,7 +206,7 @@ async def _figures(
         ]
 
 
-def _service(uow: UnitOfWorkFactory, plan: Plan, store: Any, **kw: Any) -> RetentionService:
+def _service(uow: UnitOfWorkFactory, plan: Plan, store: EvidenceStore, **kw: Any) -> RetentionService:
     return RetentionService(
         uow=uow,
         clock=FixedClock(PASS_AT, TZ),
@@ -248,7 +217,7 @@ def _service(uow: UnitOfWorkFactory, plan: Plan, store: Any, **kw: Any) -> Reten
 
 
 async def test_retention_leaves_no_phone_and_no_file_and_the_same_figures(
-    trail: tuple[Any, list[str]],
+    trail: tuple[EvidenceStore, list[str]],
     sql_uow: UnitOfWorkFactory,
     session_factory: async_sessionmaker[AsyncSession],
     read_only: async_sessionmaker[AsyncSession],
@@ -264,6 +233,7 @@ async def test_retention_leaves_no_phone_and_no_file_and_the_same_figures(
     )
     assert "dialog_user_data.data" in before_hits and "attachments.file_name" in before_hits
     before = await _figures(read_only, rules, plan)
+    assert store.exists(SHA)  # the file is really there: its absence below means something
 
     done = await _service(sql_uow, plan, store, batch_size=4).run_pass()
 
@@ -290,6 +260,7 @@ async def test_retention_leaves_no_phone_and_no_file_and_the_same_figures(
             )
         ).all()
         assert len(evidence) == 2 and all(a.file_id == "" and a.added_by is None for a in evidence)
+        assert all(a.sha256 is None for a in evidence)
         # the case is still there for the statistics: area, unit, dates, states, rating
         closed = next(r for r in rows if r.state == "closed")
         assert (closed.area_final, closed.satisfaction) == ("conduct", "satisfied")
@@ -303,7 +274,8 @@ async def test_retention_leaves_no_phone_and_no_file_and_the_same_figures(
             await session.scalars(select(AuditRow.target).where(AuditRow.action == AUDIT_RETENTION_ERASE))
         ).all()
         assert set(numbers) <= set(audit)
-    assert not store.exists(SHA) or _SHA_COLUMN is None
+    assert not store.exists(SHA) and list(store.iter_files()) == []
+    assert done.files == 1
     assert await _figures(read_only, rules, plan) == before
 
     # a second pass finds nothing left to do
@@ -312,7 +284,7 @@ async def test_retention_leaves_no_phone_and_no_file_and_the_same_figures(
 
 
 async def test_nothing_is_erased_before_its_date(
-    trail: tuple[Any, list[str]],
+    trail: tuple[EvidenceStore, list[str]],
     sql_uow: UnitOfWorkFactory,
     session_factory: async_sessionmaker[AsyncSession],
     plan: Plan,
@@ -329,3 +301,54 @@ async def test_nothing_is_erased_before_its_date(
     async with session_factory() as session:
         assert "citizens.phone" in await _hits(session, PHONE)
     assert store.exists(SHA)
+
+
+async def test_files_the_evidence_fetch_stored_are_gone_after_retention_but_a_shared_one_stays(
+    trail: tuple[EvidenceStore, list[str]],
+    sql_uow: UnitOfWorkFactory,
+    session_factory: async_sessionmaker[AsyncSession],
+    plan: Plan,
+    tmp_path: Path,
+) -> None:
+    """The copies come from the fetch step itself (storage.evidence_fetch), not from the test:
+    the erased cases' own photo leaves the disk; the same photo sent for a case whose
+    complainant is kept stays, named by that case's attachment."""
+    _, numbers = trail
+    store = EvidenceStore(tmp_path / "fetched")
+    own = b"\xff\xd8\xff only the erased cases' photo"
+    files = {"AgACAgUAAx-1": own, "AgACAgUAAx-2": PHOTO, "kept-photo": PHOTO}
+    async with session_factory() as session:
+        # the trail's rows as the bot leaves them before the fetch: file ids, no copy yet
+        await session.execute(update(AttachmentRow).values(sha256=None))
+        kept_case = (
+            await session.scalars(
+                select(CaseRow.id).where(
+                    CaseRow.citizen_id.is_not(None), CaseRow.state.not_in(["closed", "rejected"])
+                )
+            )
+        ).first()
+        assert kept_case is not None
+        await session.commit()
+    async with sql_uow() as uow:
+        await uow.attachments.add(
+            Attachment("kept-photo", "AQAD-kept", AttachmentKind.PHOTO, PASS_AT, case_id=kept_case)
+        )
+        await uow.commit()
+
+    async def download(file_id: str) -> bytes:
+        return files[file_id]
+
+    fetched = await EvidenceFetcher(session_factory, store, FixedClock(PASS_AT, TZ)).run(download)
+    assert fetched.fetched == 3
+    assert store.exists(hashlib.sha256(own).hexdigest()) and store.exists(SHA)
+
+    done = await _service(sql_uow, plan, store).run_pass()
+
+    assert set(numbers) <= set(done.cases) and done.files == 1
+    assert not store.exists(hashlib.sha256(own).hexdigest())
+    assert store.read(SHA) == PHOTO
+    async with session_factory() as session:
+        named = (
+            await session.scalars(select(AttachmentRow.sha256).where(AttachmentRow.sha256.is_not(None)))
+        ).all()
+    assert named == [SHA]  # only the kept case's attachment still names a file

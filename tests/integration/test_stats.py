@@ -275,7 +275,8 @@ async def test_export_workbook_has_one_sheet_each_and_no_identity(
         + [f"export-{WEEK.first}_{WEEK.last}-{t}.csv" for t in ("cases", "events", "scoreboard")]
     )
     workbook = load_workbook(tmp_path / names[-1])
-    assert workbook.sheetnames == ["案件", "办理记录", "单位评分"]
+    # the last two: 推介典型 and 长效机制 (issue 14)
+    assert workbook.sheetnames == ["案件", "办理记录", "单位评分", "特色做法", "长效机制"]
     cases = workbook["案件"]
     assert cases.max_row == 1 + 16 and cases.freeze_panes == "A2"
     assert cases.auto_filter.ref == f"A1:Z{cases.max_row}"

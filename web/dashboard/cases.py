@@ -9,6 +9,8 @@ tells nothing).
 
 from __future__ import annotations
 
+import asyncio
+import mimetypes
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
@@ -287,8 +289,16 @@ def office_actions(deps: Deps, viewer: Viewer, view: OfficeCaseView) -> dict[str
 
 
 async def _download(deps: Deps, attachment: Attachment) -> Response:
-    """The file's bytes from Telegram (the bot keeps only file ids): getFile, then the file
-    URL, both with the bot's token, which never reaches the browser."""
+    """The file's bytes: the office's own copy in the evidence store when the bot has fetched
+    it (issue 15, bot.evidence_fetch), else from Telegram: getFile, then the file URL, both
+    with the bot's token, which never reaches the browser. An erased attachment (retention
+    cleared its file id and its copy) is not found either way."""
+    if not attachment.file_id:
+        raise HTTPException(404)
+    if attachment.sha256 and deps.evidence is not None:
+        local = await asyncio.to_thread(deps.evidence.read, attachment.sha256)
+        if local is not None:  # missing on disk (a restore without the files): Telegram's copy
+            return _file_response(attachment, local, mimetypes.guess_extension(_mime(attachment)) or "")
     settings = deps.settings
     if settings.bot_token is None:
         raise HTTPException(404)
@@ -303,12 +313,19 @@ async def _download(deps: Deps, attachment: Attachment) -> Response:
         body = await client.get(f"{settings.file_url}{token}/{path}")
         if body.status_code != 200 or len(body.content) > MAX_FILE:
             raise HTTPException(404)
+    return _file_response(attachment, body.content, _suffix(path))
+
+
+def _mime(attachment: Attachment) -> str:
     default = {AttachmentKind.PHOTO: "image/jpeg", AttachmentKind.VOICE: "audio/ogg"}
-    mime = attachment.mime or default.get(attachment.kind, "application/octet-stream")
-    name = attachment.file_name or f"{attachment.kind.value}-{attachment.id}{_suffix(path)}"
+    return attachment.mime or default.get(attachment.kind, "application/octet-stream")
+
+
+def _file_response(attachment: Attachment, content: bytes, suffix: str) -> Response:
+    name = attachment.file_name or f"{attachment.kind.value}-{attachment.id}{suffix}"
     return Response(
-        body.content,
-        media_type=mime,
+        content,
+        media_type=_mime(attachment),
         headers={"Content-Disposition": content_disposition(name), "Cache-Control": "private, no-store"},
     )
 

@@ -2,8 +2,12 @@
 from a running demo (``python -m web.demo`` on free loopback ports, a smaller campaign).
 
 Writes docs/screenshots/chat.png (a citizen filing a complaint on the web chat page) and, when
-the dashboard is in this checkout, cases.png, case.png and scoreboard.png (logged in through
-the office persona's /web link, as a person would).
+the dashboard is in this checkout, at 1280 px: signin.png (the /web link's page), cases.png,
+case.png, triage.png, audit.png, scoreboard.png, review.png and practices.png as the office sees
+them (signed in through the office persona's /web link, as a person would; practices and
+measures recorded through the bot first, the demo seeds none), liaison.png (a liaison's own
+case list) and liaison-403.png (that liaison at the office's triage); at a phone's 390 px,
+cases-phone.png and case-phone.png. A PNG over MAX_PNG bytes is written with a palette.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ OUT_DIR = REPO_ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 STEP = 30.0
+MAX_PNG = 300_000  # bytes
 URL = re.compile(r"https?://127\.0\.0\.1:\d+/[^\s\"'<>]+")  # in the message's HTML too
 
 
@@ -140,26 +145,179 @@ def shoot_chat(driver: Any, chat_base: str, out: Path) -> None:
     driver.save_screenshot(str(out / "chat.png"))
 
 
-def shoot_dashboard(driver: Any, chat_base: str, web_base: str, out: Path) -> list[str]:
-    """The case list, a case page and the scoreboard, as the office sees them."""
+def _bot_reply(chat_base: str, chat_id: int, after: int, what: str, want: str = "") -> dict[str, Any]:
+    """The bot's first message to ``chat_id`` after log entry ``after`` (containing ``want``)."""
+
+    def reply() -> dict[str, Any] | None:
+        for entry in _log(chat_base):
+            mine = entry["seq"] > after and entry["chat_id"] == chat_id and entry["who"] == "bot"
+            if mine and (want in entry["text"] or _buttons(entry, want)):
+                return entry
+        return None
+
+    found: dict[str, Any] = _wait(what, reply)
+    return found
+
+
+def _buttons(entry: dict[str, Any], prefix: str) -> list[str]:
+    """The callback data of the entry's inline buttons starting with ``prefix``."""
+    return [str(b["data"]) for r in entry["inline"] for b in r if str(b.get("data")).startswith(prefix)]
+
+
+def _last_seq(chat_base: str) -> int:
+    return max((int(e["seq"]) for e in _log(chat_base)), default=0)
+
+
+def _say(chat_base: str, persona: dict[str, Any], text: str, want: str = "") -> dict[str, Any]:
+    after = _last_seq(chat_base)
+    _post(chat_base, "send", persona=persona["key"], text=text)
+    return _bot_reply(chat_base, int(persona["chat_id"]), after, f"the answer to {text[:20]}", want)
+
+
+def _press(chat_base: str, persona: dict[str, Any], entry: dict[str, Any], data: str) -> None:
+    after = _last_seq(chat_base)
+    _post(chat_base, "press", persona=persona["key"], message_id=entry["message_id"], data=data)
+    _bot_reply(chat_base, int(persona["chat_id"]), after, f"the answer to {data}")
+
+
+def personas(chat_base: str) -> dict[str, dict[str, Any]]:
+    with urllib.request.urlopen(f"{chat_base}/chat/api/personas", timeout=10) as r:
+        return {str(p["key"]): p for p in json.load(r)["personas"]}
+
+
+def record_practices_and_measures(chat_base: str, liaisons: Sequence[dict[str, Any]]) -> None:
+    """Through the bot, as people would (the demo seeds none): the office records two good
+    practices and shares one; two liaisons propose three measures, one moved to in progress
+    and one done with a photo of the 制度 as its evidence. Fills the practices page."""
+    people = personas(chat_base)
+    office = people["office"]
+    first, second = liaisons[0], liaisons[1]
+    recorded = _say(chat_base, office, f"/practice {first['unit_name']} 窗口首问负责制 | "
+                    "群众来办事，第一个接待的工作人员负责到底，不让群众多跑一次。", "pr:share")  # fmt: skip
+    _press(chat_base, office, recorded, _buttons(recorded, "pr:share")[0])
+    _say(chat_base, office, f"/practice {second['unit_name']} 一次告知清单 | 办事要件一张清单一次讲清。")
+    today = time.localtime()
+    due = [time.strftime("%Y-%m-%d", time.localtime(time.mktime(today) + d * 86400)) for d in (40, 25, 12)]
+    _say(chat_base, first, f"/measure {due[0]} 建立窗口首问负责制度")
+    _say(chat_base, first, f"/measure {due[1]} 推行办事指南一次告知制度")
+    _say(chat_base, second, f"/measure {due[2]} 建立限时办结制度")
+    listing = _say(chat_base, first, "/measures", "ms:prog")
+    _press(chat_base, first, listing, _buttons(listing, "ms:prog")[-1])
+    listing = _say(chat_base, second, "/measures", "ms:done")
+    _press(chat_base, second, listing, _buttons(listing, "ms:done")[0])
+    after = _last_seq(chat_base)
+    _post(chat_base, "photo", persona=second["key"], caption="限时办结制度")
+    _bot_reply(chat_base, int(second["chat_id"]), after, "the measure done")
+
+
+# (file name, path) of the office's pages at desktop width; "case" is the first case of the list
+OFFICE_PAGES = (
+    ("cases", "/cases"),
+    ("case", None),
+    ("triage", "/triage"),
+    ("audit", "/reports/audit"),
+    ("scoreboard", "/reports/scoreboard"),
+    ("review", "/reports/review"),
+    ("practices", "/reports/practices"),
+)
+DESKTOP = (1280, 860)
+PHONE = (390, 844)
+
+
+def _viewport(driver: Any, size: tuple[int, int], mobile: bool) -> None:
+    """The page's own viewport (not the window's): a phone's width with its meta viewport."""
+    width, height = size
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+    )
+
+
+def _open(driver: Any, url: str) -> None:
     from selenium.webdriver.common.by import By
 
-    driver.get(login_link(chat_base, "office", 900_001))
-    time.sleep(1)
-    shots = []
-    for name, path in (("cases", "/cases"), ("scoreboard", "/reports/scoreboard")):
-        driver.get(f"{web_base}{path}")
-        time.sleep(1)
-        driver.save_screenshot(str(out / f"{name}.png"))
-        shots.append(name)
-    driver.get(f"{web_base}/cases")
-    links = driver.find_elements(By.CSS_SELECTOR, "a[href*='/cases/']")
-    if links:
-        links[0].click()
-        time.sleep(1)
-        driver.save_screenshot(str(out / "case.png"))
-        shots.append("case")
+    driver.get(url)
+    _wait(f"the page {url}", lambda: driver.find_elements(By.CSS_SELECTOR, "main"))
+    time.sleep(0.4)  # fonts
+
+
+def _save(driver: Any, out: Path, name: str) -> str:
+    path = out / f"{name}.png"
+    driver.save_screenshot(str(path))
+    shrink(path)
+    return name
+
+
+def shrink(path: Path) -> None:
+    """Keep the README's images small: one over MAX_PNG is written again with a 256-colour
+    palette (flat dashboard colours and text lose nothing one can see)."""
+    if path.stat().st_size <= MAX_PNG:
+        return
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
+
+
+def sign_in(driver: Any, chat_base: str, persona: dict[str, Any], out: Path | None = None) -> str | None:
+    """Open the persona's /web link in a browser of no session and press the sign-in button
+    (the link page shot when ``out`` is given)."""
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    _open(driver, login_link(chat_base, persona["key"], int(persona["chat_id"])))
+    shot = _save(driver, out, "signin") if out is not None else None
+    driver.find_element(By.ID, "sign-in").click()
+    _wait("the case list after signing in", lambda: "/cases" in driver.current_url)
+    return shot
+
+
+def first_case_url(driver: Any, web_base: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    _open(driver, f"{web_base}/cases")
+    links = driver.find_elements(By.CSS_SELECTOR, "main a[href*='/cases/']")
+    if not links:
+        raise SystemExit("the case list shows no case")
+    return str(links[0].get_attribute("href"))
+
+
+def shoot_dashboard(driver: Any, chat_base: str, web_base: str, out: Path) -> list[str]:
+    """The sign-in link page; the office's case list, a case, triage, audit, the scoreboard,
+    the review and practices pages; the case list and a case at a phone's width; a liaison's
+    own case list and the 403 it gets at the office's triage."""
+    liaisons = [p for p in personas(chat_base).values() if p["kind"] == "liaison"]
+    record_practices_and_measures(chat_base, liaisons)
+    _viewport(driver, DESKTOP, mobile=False)
+    shots = [s for s in [sign_in(driver, chat_base, personas(chat_base)["office"], out)] if s]
+    case_url = first_case_url(driver, web_base)
+    for name, path in OFFICE_PAGES:
+        _open(driver, case_url if path is None else f"{web_base}{path}")
+        shots.append(_save(driver, out, name))
+    _viewport(driver, PHONE, mobile=True)
+    for name, url in (("cases-phone", f"{web_base}/cases"), ("case-phone", case_url)):
+        _open(driver, url)
+        shots.append(_save(driver, out, name))
+    _viewport(driver, DESKTOP, mobile=False)
+    # the liaison of the shown case's unit: its own list is not empty
+    lead = _lead_unit(driver, case_url)
+    liaison = next((p for p in liaisons if p["unit_name"] == lead), liaisons[0])
+    sign_in(driver, chat_base, liaison)
+    _open(driver, f"{web_base}/cases")
+    shots.append(_save(driver, out, "liaison"))
+    _open(driver, f"{web_base}/triage")
+    shots.append(_save(driver, out, "liaison-403"))
     return shots
+
+
+def _lead_unit(driver: Any, case_url: str) -> str | None:
+    """The name of the unit of the case page's first task, if any."""
+    from selenium.webdriver.common.by import By
+
+    _open(driver, case_url)
+    cells = driver.find_elements(By.CSS_SELECTOR, "#tasks tr td:first-child")
+    return str(cells[0].text).strip() if cells else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         driver = make_driver()
         try:
             shoot_chat(driver, chat_base, out)
+            shrink(out / "chat.png")
             shots = ["chat"]
             if has_dashboard():
                 shots += shoot_dashboard(driver, chat_base, web_base, out)

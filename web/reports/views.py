@@ -13,6 +13,7 @@ modules beside this one) and render, or send the image or file.
 | /reports/classifier | office | the classifier report: confusion matrix, phrases (issue 14) |
 | /reports/classifier.xlsx | office | its workbook (the chat's /classifier document) |
 | /reports/review | office | review inspections and acceptance per unit (issue 14) |
+| /reports/practices | office | good practices and long-term measures (issue 14) |
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.context import Deps
 from bot.reports.tables import XLSX_MIME
 from web.reports import audit, exports, progress, scoreboard
 from web.reports import classifier as classifier_report  # issue 14
+from web.reports import practices as practices_report  # issue 14: 推介典型, 长效机制
 from web.reports import review as review_report  # issue 14: 复核检查, 验收
 from web.reports.access import Viewer, office_viewer, render, staff_viewer
 from web.reports.common import ReportContext, filter_form
@@ -130,8 +132,15 @@ def routes(deps: Deps) -> list[BaseRoute]:
         values = await review_report.page_context(ctx, viewer.lang, viewer.campaign)
         return page(viewer, request, "review", values, "review")
 
+    # good practices and long-term measures (issue 14): office only, read-only
+    async def practices_page(request: Request) -> Response:
+        viewer = await office_viewer(request, deps)
+        values = await practices_report.page_context(ctx, viewer.lang, viewer.campaign)
+        return page(viewer, request, "practices", values, "practices")
+
     return [
         Route("/reports/review", review_page, name="reports_review"),  # issue 14
+        Route("/reports/practices", practices_page, name="reports_practices"),  # issue 14
         Route("/reports/scoreboard", scoreboard_page, name="reports_scoreboard"),
         Route("/reports/scoreboard.png", scoreboard_chart, name="reports_scoreboard_chart"),
         Route("/reports/progress", progress_page, name="reports_progress"),
