@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from bot.i18n import Catalogue, Html, escape
+from bot.log_json import set_case_number
 from core.cases import Case, CaseEvent, Visibility, WarningColour
 from core.deadlines import CaseDeadlines, Deadline, DeadlineRules, pending_deadlines
 from core.plan import Plan, UnknownPlanId
@@ -232,7 +233,9 @@ class CaseFormatter:
     ) -> Html:
         """The case's facts: number, state, area, handling units, when filed, what and where,
         deadlines, evidence, description. Nothing about who complained: the same card is shown
-        to units."""
+        to units. The update that shows one case's card is about that case: its log lines
+        carry the case's number from here on (LOG_FORMAT=json)."""
+        set_case_number(case.tracking_no)
         lines = [
             self.t("cases.card.title", tracking_no=case.tracking_no),
             self.t("cases.card.state", state=self.state(case.state)),

@@ -37,6 +37,7 @@ CITIZEN_COMMANDS: tuple[Command, ...] = (
     Command("stats"),
     Command("help"),
     Command("lang"),
+    Command("forget"),  # issue 15: a citizen's right to erasure, where they look for commands
     Command("cancel"),
 )
 

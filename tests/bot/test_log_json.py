@@ -15,6 +15,7 @@ from telegram.ext import CommandHandler
 from bot.context import BotContext
 from bot.log_json import JsonFormatter, log_context, set_case_number
 from bot.log_privacy import PhoneMaskFilter
+from core.services.complaints import ComplaintDraft
 from tests.conftest import REPO_ROOT
 from tests.support.harness import BotHarness
 from tests.support.updates import ZH_USER
@@ -113,3 +114,28 @@ def test_log_context_nests_and_restores() -> None:
         assert json.loads(formatter.format(record)) | {"time": ""} == {
             "time": "", "level": "INFO", "logger": "x", "message": "m", "update_id": 1,
         }  # fmt: skip
+
+
+async def test_an_update_that_shows_a_case_names_it_in_its_later_log_lines(harness: BotHarness) -> None:
+    filed = await harness.deps.services.complaints.file(
+        ZH_USER.id, ComplaintDraft("区政务中心窗口的工作人员上班时间玩手机，让我跑了三趟", area="conduct")
+    )
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("bot-1"))
+    log = logging.getLogger("bot.test.json.case")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+    async def after(update: object, context: BotContext) -> None:
+        log.info("after the case's handler")
+
+    # the real /case handler shows the card (group 0); this one runs after it, same update
+    harness.app.add_handler(CommandHandler("case", after), group=99)
+    try:
+        await harness.command(ZH_USER, "case", filed.case.tracking_no)
+    finally:
+        log.removeHandler(handler)
+    assert filed.case.tracking_no in harness.last_text()
+    (entry,) = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert entry["case_number"] == filed.case.tracking_no

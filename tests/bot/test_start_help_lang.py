@@ -229,6 +229,7 @@ async def test_citizen_command_menus_are_set_in_both_languages(harness: BotHarne
             "stats",
             "help",
             "lang",
+            "forget",  # the right to erasure is in the menu (issue 15)
             "cancel",
         ]
     english = menus[2].params["commands"]

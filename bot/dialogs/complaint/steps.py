@@ -54,6 +54,7 @@ from bot.dialogs.complaint.states import (
 )
 from bot.dialogs.complaint.turn import Turn
 from bot.language import user_language
+from bot.log_json import set_case_number
 from core.errors import RateLimited, ValidationFailed
 from core.services.complaints import MAX_EVIDENCE, MAX_FIELD
 from core.text import clean_text
@@ -316,6 +317,7 @@ async def submitted(turn: Turn) -> object:
         return turn.finish()
     except ValidationFailed as exc:
         return await ask_summary(turn, turn.deps.catalogue.t(turn.lang, exc.key))
+    set_case_number(filed.case.tracking_no)  # the update's later log lines name the new case
     await turn.send(receipt(turn, filed))
     return turn.finish()
 
