@@ -12,6 +12,7 @@ from bot.reports.job import make_digest_job
 from bot.settings import Settings
 from core.clock import Clock, SystemClock
 from core.plan import Plan
+from storage import scoreboard_daily
 from storage.db import make_engine, make_session_factory
 from storage.evidence_store import EvidenceStore
 from storage.health import record_pass_finished
@@ -38,6 +39,10 @@ def make_deps(
     deps.services.periodic.digest_job = make_digest_job(deps)
     # issue 15: when the last pass finished, for /readyz and `python -m bot check`
     deps.services.periodic.on_finished = functools.partial(record_pass_finished, session_factory)
+    # issue 13: then the campaign scoreboard's per-day cache, rebuilt when due (storage/scoreboard_daily.py)
+    deps.services.periodic.on_finished = scoreboard_daily.after_pass(
+        deps.services.periodic.on_finished, session_factory, deps.services.deadlines, plan
+    )
     # issue 15: the evidence store (the office's copy of the attachments)
     deps.evidence = EvidenceStore(settings.evidence_dir)
     deps.services.retention.evidence = deps.evidence

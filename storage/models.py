@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -770,3 +771,47 @@ Index(
     sqlite_where=text("role = 'lead'"),
     postgresql_where=text("role = 'lead'"),
 )
+
+
+# Scoreboard-perf helper (issue 13, migration 0016). The campaign-long scoreboard at a million
+# cases: its per-unit figures per local day, a cache of storage.stats rebuilt by the periodic
+# pass (storage/scoreboard_daily.py), and which days it holds in which time zone. ``area`` is
+# "" for cases without one (a key column cannot be NULL).
+class ScoreboardDailyRow(Base):
+    __tablename__ = "scoreboard_daily"
+
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # a lead unit
+    area: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True, index=True)
+    received: Mapped[int] = mapped_column(Integer)
+    sign_due: Mapped[int] = mapped_column(Integer)
+    signed_on_time: Mapped[int] = mapped_column(Integer)
+    answer_due: Mapped[int] = mapped_column(Integer)
+    answered_on_time: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    satisfied: Mapped[int] = mapped_column(Integer)
+    basically: Mapped[int] = mapped_column(Integer)
+    unsatisfied: Mapped[int] = mapped_column(Integer)
+    no_response: Mapped[int] = mapped_column(Integer)
+    pending: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+
+
+class ScoreboardDailyRefreshRow(Base):
+    """One row: scoreboard_daily holds the local days before ``through``, counted in ``zone``."""
+
+    __tablename__ = "scoreboard_daily_refresh"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    zone: Mapped[str] = mapped_column(String(64))
+    through: Mapped[date]
+    refreshed_at: Mapped[datetime]
+
+
+# The case list's text search for two-character words (0016): their distinct two-character
+# substrings in a GIN index; PostgreSQL only (the function is created by the migration there).
+Index(
+    "ix_cases_text_bigrams",
+    func.case_text_bigrams(*(CaseRow.__table__.c[c] for c in ("description", "place", "target_text"))),
+    postgresql_using="gin",
+).ddl_if(dialect="postgresql")

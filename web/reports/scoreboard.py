@@ -24,7 +24,9 @@ from web.reports.cache import TtlCache
 from web.reports.common import ReportContext, filter_form
 from web.reports.filters import ReportFilter
 
-CACHE_SECONDS = 120.0  # a campaign-long scoreboard is a full aggregation: shared for 2 minutes
+CACHE_SECONDS = 120.0  # figures shared for 2 minutes by the page, its chart and every viewer
+# (a campaign-long one reads the per-day cache, storage/scoreboard_daily.py, when the bot's
+# pass keeps it; without it, it aggregates every case: seconds at a million)
 
 _boards: TtlCache[Scoreboard] = TtlCache(CACHE_SECONDS)
 _charts: TtlCache[bytes] = TtlCache(CACHE_SECONDS)
