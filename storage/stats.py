@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.campaigns import campaign_by_id
 from core.cases import Satisfaction
 from core.deadlines import DeadlineRules
 from core.errors import NotFound
@@ -153,10 +154,20 @@ def _area() -> ColumnElement[str | None]:
 class StatsReader:
     """All statistics queries, on one (preferably read-only) session."""
 
-    def __init__(self, session: AsyncSession, rules: DeadlineRules, plan: Plan) -> None:
+    def __init__(
+        self, session: AsyncSession, rules: DeadlineRules, plan: Plan, *, campaign: str | None = None
+    ) -> None:
+        """``campaign``: a street's or township's campaign id, for its own office's digests and
+        scoreboard (issue 14): every figure counts that campaign's cases and units only. None:
+        the district's office, every case."""
         self.session = session
         self.rules = rules
         self.plan = plan
+        self.campaign = campaign or None
+        sub = campaign_by_id(plan.sub_campaigns, campaign) if campaign else None
+        self.campaign_units: frozenset[str] | None = (
+            frozenset(sub.unit_ids if sub is not None else ()) if campaign else None
+        )
         self.dialect = session.get_bind().dialect.name
         self._tuned = False
         self.unit_order = [u.id for u in plan.units]
@@ -217,7 +228,7 @@ class StatsReader:
     def _case_filter(
         self, area: str | None, unit: str | None, *, lead_only: bool
     ) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = []
+        where: list[ColumnElement[bool]] = self._scope()
         if area is not None:
             where.append(_area() == area)
         if unit is not None:
@@ -226,6 +237,10 @@ class StatsReader:
                 link.append(CU.role == LEAD)
             where.append(exists().where(*link))
         return where
+
+    def _scope(self) -> list[ColumnElement[bool]]:
+        """The campaign's cases only, when this reader is a street's (see __init__)."""
+        return [C.campaign == self.campaign] if self.campaign is not None else []
 
     # -- case figures --------------------------------------------------------------------------
 
@@ -329,7 +344,9 @@ class StatsReader:
         scoreboard_daily and only the days since from the cases: every figure counts the cases
         whose date of that figure falls in the period, so the two parts add up. ``cached=False``
         counts everything from the cases."""
-        through = await self.cache_through(today) if cached and period.days > CACHE_MIN_DAYS else None
+        # the cache holds the whole district's figures: a street's reader counts its own cases
+        use_cache = cached and period.days > CACHE_MIN_DAYS and self.campaign is None
+        through = await self.cache_through(today) if use_cache else None
         if through is None or through <= period.first:
             rows = await self.case_metrics(period, today, by="unit", area=area, unit=unit)
             return {m.key: m for m in rows}
@@ -441,7 +458,7 @@ class StatsReader:
         self, period: Period
     ) -> tuple[tuple[Count, ...], tuple[Count, ...], tuple[AreaUnitCount, ...]]:
         """Cases received in the period by area, by lead unit, and by both."""
-        received = [self._in(C.created_at, period), C.state != DRAFT]
+        received = [self._in(C.created_at, period), C.state != DRAFT, *self._scope()]
         area = _area()
         by_area = await self._run(select(area.label("area"), func.count()).where(*received).group_by(area))
         areas = sorted_counts((Count(a, int(n)) for a, n in by_area), self.area_order)
@@ -493,7 +510,7 @@ class StatsReader:
             _count(and_(answer_run, C.answer_due <= d.escalation_cutoff)).label("escalated"),
         ]
         # served by the (state, sign_due) and (state, answer_due) indexes
-        near = due(lambda col: col <= d.horizon)
+        near = and_(due(lambda col: col <= d.horizon), *self._scope())
         total_row = (await self._run(select(*columns).where(near))).mappings().one()
         total = WarningCounts(**{k: int(v or 0) for k, v in total_row.items()})
         per_unit = await self._run(
@@ -522,7 +539,7 @@ class StatsReader:
         span = Period(previous.first, period.last)
         rows = await self._run(
             select(day.label("day"), func.count())
-            .where(self._in(C.created_at, span), C.state != DRAFT)
+            .where(self._in(C.created_at, span), C.state != DRAFT, *self._scope())
             .group_by(day)
         )
         return Trend.from_counts(period, {_as_date(d): int(n) for d, n in rows})
@@ -541,6 +558,7 @@ class StatsReader:
                 self._in(C.created_at, period),
                 C.state != DRAFT,
                 or_(C.target_unit_id.is_not(None), func.trim(C.target_text) != ""),
+                *self._scope(),
             )
             .group_by(C.target_unit_id, written, area)
             .having(func.count() >= min_cases)
@@ -552,7 +570,10 @@ class StatsReader:
     # -- units' reports --------------------------------------------------------------------------
 
     async def active_units(self) -> list[str]:
-        rows = await self._run(select(U.id).where(U.active.is_(True)))
+        stmt = select(U.id).where(U.active.is_(True))
+        if self.campaign_units is not None:
+            stmt = stmt.where(U.id.in_(sorted(self.campaign_units)))
+        rows = await self._run(stmt)
         rank = {u: i for i, u in enumerate(self.unit_order)}
         return sorted((r for (r,) in rows), key=lambda u: (rank.get(u, len(rank)), u))
 
@@ -613,6 +634,8 @@ class StatsReader:
         )
         if issued_before is not None:
             per_rec = per_rec.where(REC.issued_at < issued_before)
+        if self.campaign_units is not None:
+            per_rec = per_rec.where(REC.unit_id.in_(sorted(self.campaign_units)))
         x = per_rec.subquery()
         columns = [func.count().label("n")]
         for what, due in (("plan", x.c.plan_due), ("report", x.c.report_due)):
@@ -641,6 +664,10 @@ class StatsReader:
         """Cases escalated in the period (overdue past the 通报 cutoff) and typical cases
         (典型案例) that saw any event in the period."""
         escalated = and_(E.kind == ESCALATED_EVENT, self._in(E.at, period))
+        if self.campaign is not None:
+            # not correlated: the listing below joins the cases too
+            mine = select(C.id).where(*self._scope()).correlate(None)
+            escalated = and_(escalated, E.case_id.in_(mine))
         total_escalated = (await self._run(select(func.count()).where(escalated))).scalar_one()
         rows = await self._run(
             select(E.at, E.data, C.id, C.tracking_no, _area().label("area"))
@@ -654,6 +681,7 @@ class StatsReader:
             # spelled as the partial index ix_cases_typical is, so the planner uses it
             C.typical if self.dialect == "postgresql" else C.typical == true(),
             exists().where(E.case_id == C.id, self._in(E.at, period)),
+            *self._scope(),
         )
         total_typical = (await self._run(select(func.count()).where(typical))).scalar_one()
         typical_rows = (

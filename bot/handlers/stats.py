@@ -143,6 +143,13 @@ async def _office_or_refuse(update: Update, context: BotContext, lang: str) -> b
     return False
 
 
+async def _office_scope(update: Update, context: BotContext) -> str | None:
+    """The campaign a street's office member's reports cover; None for the district's office."""
+    user = update.effective_user
+    assert user is not None  # _office_or_refuse
+    return (await roles_of(context, user.id)).office_scope or None
+
+
 async def _args_or_explain(
     update: Update, context: BotContext, lang: str, default: str, usage_key: str
 ) -> ReportArgs | None:
@@ -183,10 +190,12 @@ async def digest_command(update: Update, context: BotContext) -> None:
         return
     await reply(update, context, deps.catalogue.t(lang, "digest.working"))
     kind = digest_kind_for(args.period)
-    # "weekly" and a range of days report on that period; "daily" and one day on that day
+    # "weekly" and a range of days report on that period; "daily" and one day on that day;
+    # a street's office gets its own campaign's, the district's office the whole district's
     report = await reports_for(deps).digest(
-        kind, _today(deps), period=args.period, lang=lang, with_csv=args.csv
-    )
+        kind, _today(deps), period=args.period, lang=lang, with_csv=args.csv,
+        campaign=await _office_scope(update, context),
+    )  # fmt: skip
     await send_report(update, context, report)
 
 
@@ -200,8 +209,9 @@ async def scoreboard_command(update: Update, context: BotContext) -> None:
     if args is None:
         return
     report = await reports_for(deps).scoreboard(
-        args.period, _today(deps), area=args.area, unit=args.unit, lang=lang, with_csv=args.csv
-    )
+        args.period, _today(deps), area=args.area, unit=args.unit, lang=lang, with_csv=args.csv,
+        campaign=await _office_scope(update, context),
+    )  # fmt: skip
     await send_report(update, context, report)
 
 
@@ -216,11 +226,8 @@ async def export_command(update: Update, context: BotContext) -> None:
     if args is None:
         return
     await reply(update, context, deps.catalogue.t(lang, "digest.working"))
-    user = update.effective_user
-    assert user is not None  # _office_or_refuse
-    scope = (await roles_of(context, user.id)).office_scope
     # a street's office exports its own campaign's cases, the district's every case
-    flt = ExportFilter(args.period, args.area, args.unit, campaign=scope or None)
+    flt = ExportFilter(args.period, args.area, args.unit, campaign=await _office_scope(update, context))
     with tempfile.TemporaryDirectory(prefix="export-") as tmp:
         try:
             report = await reports_for(deps).export(

@@ -95,9 +95,9 @@ class Reports:
     def labels(self, lang: str) -> Labels:
         return Labels(self.catalogue, self.plan, lang, self.tz)
 
-    async def _read(self, work: Callable[[StatsReader], Any]) -> Any:
+    async def _read(self, work: Callable[[StatsReader], Any], campaign: str | None = None) -> Any:
         async with self.session_factory() as session:
-            return await work(StatsReader(session, self.rules, self.plan))
+            return await work(StatsReader(session, self.rules, self.plan, campaign=campaign))
 
     # -- digests -------------------------------------------------------------------------------
 
@@ -109,14 +109,16 @@ class Reports:
         period: Period | None = None,
         lang: str = "zh",
         with_csv: bool = False,
+        campaign: str | None = None,
     ) -> Report:
         """The daily digest (new cases of ``period``, default yesterday; deadlines as of
-        ``today``) or the weekly one (``period``, default the previous Monday..Sunday)."""
+        ``today``) or the weekly one (``period``, default the previous Monday..Sunday).
+        ``campaign``: a street's office's own (its cases and units only); None the district."""
         labels = self.labels(lang)
         escalate = self.rules.escalate_after
         if kind is ReportKind.DAILY:
             day = period or Period.day(today - timedelta(days=1), PeriodKind.DAILY)
-            daily: DailyDigest = await self._read(lambda r: r.daily_digest_for(day, today))
+            daily: DailyDigest = await self._read(lambda r: r.daily_digest_for(day, today), campaign)
             body = text.daily_text(daily, labels, escalate_after=escalate)
             png = await asyncio.to_thread(charts.daily_chart, daily, labels)
             sheets = tables.daily_tables(daily, labels)
@@ -124,9 +126,9 @@ class Reports:
             title = labels.p("digest.daily_chart_title", date=labels.date(today))
         else:
             week = period or week_of(today - timedelta(days=7))
-            weekly: WeeklyDigest = await self._read(lambda r: r.weekly_digest(today, week))
+            weekly: WeeklyDigest = await self._read(lambda r: r.weekly_digest(today, week), campaign)
             body = text.weekly_text(weekly, labels, escalate_after=escalate)
-            work = text.campaign_work_text(await self._campaign_work(week, today), labels)
+            work = text.campaign_work_text(await self._campaign_work(week, today, campaign), labels)
             body = f"{body}\n\n{work}" if work else body
             png = await asyncio.to_thread(charts.weekly_chart, weekly, labels)
             sheets = tables.weekly_tables(weekly, labels)
@@ -164,9 +166,10 @@ class Reports:
         unit: str | None = None,
         lang: str = "zh",
         with_csv: bool = False,
+        campaign: str | None = None,
     ) -> Report:
         labels = self.labels(lang)
-        board = await self._read(lambda r: r.scoreboard(period, today, area=area, unit=unit))
+        board = await self._read(lambda r: r.scoreboard(period, today, area=area, unit=unit), campaign)
         body = text.scoreboard_text(board, labels)
         png = await asyncio.to_thread(charts.scoreboard_chart, board, labels)
         stem = f"scoreboard-{_stem(period)}"
@@ -267,8 +270,11 @@ class Reports:
         measures = measures_in(await repo.list_measures(), start, end, units)
         return practices, measures
 
-    async def _campaign_work(self, week: Period, today: date) -> CampaignWork:
-        """Review inspections, practices and measures for the weekly digest (issue 14)."""
+    async def _campaign_work(self, week: Period, today: date, campaign: str | None) -> CampaignWork:
+        """Review inspections, practices and measures for the weekly digest (issue 14), of the
+        campaign's units for a street's office."""
+        sub = campaign_by_id(self.plan.sub_campaigns, campaign) if campaign else None
+        units = (set(sub.unit_ids) if sub is not None else set()) if campaign else None
         async with self.session_factory() as session:
             review, practices = SqlReviewRepository(session), SqlPracticeRepository(session)
             return campaign_work(
@@ -280,6 +286,7 @@ class Reports:
                 findings=await review.list_findings(),
                 practices=await practices.list_practices(),
                 measures=await practices.list_measures(),
+                units=units,
             )
 
     # -- public ----------------------------------------------------------------------------------

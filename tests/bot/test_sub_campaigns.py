@@ -226,3 +226,30 @@ async def test_each_office_exports_the_cases_it_may_see(h: BotHarness) -> None:
 
     assert numbers(await h.command(STREET_OFFICE, "export")) == {local.tracking_no}
     assert numbers(await h.command(OFFICE, "export")) == {local.tracking_no, district.tracking_no}
+
+
+async def test_each_office_gets_the_digest_and_scoreboard_of_the_cases_it_may_see(h: BotHarness) -> None:
+    local = await street_case(h)
+    district = await district_case(h)
+    today = h.clock.now().date().isoformat()
+
+    def board(calls: list[RecordedCall]) -> str:
+        return "\n".join(str(c.params.get("text")) for c in calls if c.method == "sendMessage")
+
+    street_board = board(await h.command(STREET_OFFICE, "scoreboard"))
+    assert "苗圃街道综合执法中队</b>：受理 1" in street_board
+    assert "区直机关工委" not in street_board  # the district's units are not the street's business
+    district_board = board(await h.command(OFFICE, "scoreboard"))
+    assert "苗圃街道综合执法中队</b>：受理 1" in district_board
+    assert "区直机关工委</b>：受理 1" in district_board
+
+    # the day's digest: the new cases each office may see, and nothing of the other campaign's
+    street_digest = board(await h.command(STREET_OFFICE, "digest", today))
+    assert "<b>新受理</b>（2026年11月23日）：<b>1</b> 件" in street_digest
+    assert "按承办单位：苗圃街道综合执法中队 1\n" in street_digest
+    assert "🔵 还剩 1 个工作日 <b>1</b> 件" in street_digest
+    assert "区直机关工委" not in street_digest
+    district_digest = board(await h.command(OFFICE, "digest", today))
+    assert "<b>新受理</b>（2026年11月23日）：<b>2</b> 件" in district_digest
+    assert "按承办单位：区直机关工委 1；苗圃街道综合执法中队 1" in district_digest
+    assert local.campaign == STREET and district.campaign == DISTRICT

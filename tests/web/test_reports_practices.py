@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from core.attachments import AttachmentKind
 from core.clock import FixedClock
 from core.measures import SHARED_TO_ALL, Evidence, GoodPractice, Measure, MeasureStatus
+from core.services.complaints import ComplaintDraft
 from tests.support.harness import running_harness
 from tests.support.street_plan import STREET, street_plan
 from tests.support.updates import TgUser
@@ -169,3 +170,31 @@ async def test_a_streets_office_sees_and_exports_its_own_campaigns_units_only(st
         len(_table(everything.text, "practices")) == 1 + 2
         and len(_table(everything.text, "measures")) == 1 + 3
     )
+
+
+async def test_a_streets_office_scoreboard_page_counts_its_own_campaign_only(street_site: Site) -> None:
+    # the scoreboard page lives in web/reports/scoreboard.py; the street fixture is this file's
+    h = street_site.h
+    rough = "苗圃街道社会事务办的执法人员上门检查时态度粗暴，推搡群众，还扣押了我的三轮车。"
+    local = await h.deps.services.complaints.file(
+        100_901,
+        ComplaintDraft(
+            rough, area="enforcement", area_auto="enforcement", target_unit_id="miaopu_social_office"
+        ),
+    )
+    await h.deps.services.complaints.file(
+        100_902, ComplaintDraft("区政务中心窗口的工作人员上班时间玩手机，让我跑了三趟", area="conduct")
+    )
+    assert local.case.campaign == STREET
+    squad = h.deps.plan.unit("miaopu_enforcement_squad").name
+    organs = h.deps.plan.unit("organs_work_committee").name
+
+    def received(html: str) -> dict[str, str]:
+        return {row[0]: row[1] for row in _table(html, "scoreboard")[1:]}
+
+    street = await street_site.sign_in(STREET_OFFICE)
+    mine = received((await street.get("/reports/scoreboard?period=campaign")).text)
+    assert mine.get(squad) == "1" and organs not in mine
+    district = await street_site.sign_in(OFFICE)
+    every = received((await district.get("/reports/scoreboard?period=campaign")).text)
+    assert every.get(squad) == "1" and every.get(organs) == "1"

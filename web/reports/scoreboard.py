@@ -69,33 +69,36 @@ def _active(row: ScoreRow) -> bool:
     return bool(c.received or c.sign_due or c.answer_due or c.answered or row.rectification.recommendations)
 
 
-async def board(ctx: ReportContext, flt: ReportFilter) -> Scoreboard:
-    """The scoreboard of ``flt``, shared by the page and the chart for CACHE_SECONDS."""
+async def board(ctx: ReportContext, flt: ReportFilter, campaign: str | None = None) -> Scoreboard:
+    """The scoreboard of ``flt``, shared by the page and the chart for CACHE_SECONDS;
+    ``campaign``: the viewer's (a street's office sees its own campaign's figures)."""
     today = ctx.today()
-    key = (ctx.deps.settings.database_url, today, flt.period, flt.area, flt.unit)
+    key = (ctx.deps.settings.database_url, today, flt.period, flt.area, flt.unit, campaign)
 
     async def compute() -> Scoreboard:
         async with ctx.read_only() as session:
-            reader = StatsReader(session, ctx.deps.services.deadlines, ctx.deps.plan)
+            reader = StatsReader(session, ctx.deps.services.deadlines, ctx.deps.plan, campaign=campaign)
             return await reader.scoreboard(flt.period, today, area=flt.area, unit=flt.unit)
 
     return await _boards.get(key, compute)
 
 
-async def chart_png(ctx: ReportContext, flt: ReportFilter, lang: str) -> bytes:
-    key = (ctx.deps.settings.database_url, ctx.today(), flt.period, flt.area, flt.unit, lang)
+async def chart_png(ctx: ReportContext, flt: ReportFilter, lang: str, campaign: str | None = None) -> bytes:
+    key = (ctx.deps.settings.database_url, ctx.today(), flt.period, flt.area, flt.unit, lang, campaign)
 
     async def draw() -> bytes:
-        scoreboard = await board(ctx, flt)
+        scoreboard = await board(ctx, flt, campaign)
         # matplotlib in a worker thread: the event loop keeps serving other requests
         return await asyncio.to_thread(charts.scoreboard_chart, scoreboard, ctx.labels(lang))
 
     return await _charts.get(key, draw)
 
 
-async def page_context(ctx: ReportContext, flt: ReportFilter, lang: str, *, own_unit: bool) -> dict[str, Any]:
+async def page_context(
+    ctx: ReportContext, flt: ReportFilter, lang: str, *, own_unit: bool, campaign: str | None = None
+) -> dict[str, Any]:
     labels = ctx.labels(lang)
-    scoreboard = await board(ctx, flt)
+    scoreboard = await board(ctx, flt, campaign)
     active = [r for r in scoreboard.rows if _active(r)]
     quiet = [r for r in scoreboard.rows if not _active(r)]
     return {

@@ -49,12 +49,14 @@ def routes(deps: Deps) -> list[BaseRoute]:
     async def scoreboard_page(request: Request) -> Response:
         viewer = await staff_viewer(request, deps)
         flt = _filter(ctx, request, viewer)
-        values = await scoreboard.page_context(ctx, flt, viewer.lang, own_unit=not viewer.office)
+        values = await scoreboard.page_context(
+            ctx, flt, viewer.lang, own_unit=not viewer.office, campaign=viewer.campaign
+        )
         return page(viewer, request, "scoreboard", values, "scoreboard")
 
     async def scoreboard_chart(request: Request) -> Response:
         viewer = await staff_viewer(request, deps)
-        png = await scoreboard.chart_png(ctx, _filter(ctx, request, viewer), viewer.lang)
+        png = await scoreboard.chart_png(ctx, _filter(ctx, request, viewer), viewer.lang, viewer.campaign)
         return Response(png, media_type="image/png", headers={"Cache-Control": PNG_CACHE})
 
     async def progress_page(request: Request) -> Response:
