@@ -47,8 +47,10 @@ def create_app(deps: Deps, *, close_deps: bool = False) -> Starlette:
         return pages.render(request, None, "sign_in_required.html", lang=request_lang(request), status=401)
 
     async def forbidden(request: Request, exc: Exception) -> Response:
-        return pages.render(request, None, "error.html", {"key": "web.error.forbidden"},
-                            lang=request_lang(request), status=403)  # fmt: skip
+        viewer = exc.viewer if isinstance(exc, Forbidden) else None
+        lang = viewer.lang if viewer is not None else request_lang(request)
+        return pages.render(request, viewer, "error.html", {"key": "web.error.forbidden"},
+                            lang=lang, status=403)  # fmt: skip
 
     async def csrf_failed(request: Request, exc: Exception) -> Response:
         return pages.render(request, None, "error.html", {"key": "web.error.csrf"},

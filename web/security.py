@@ -62,7 +62,12 @@ class SignInRequired(Exception):
 
 
 class Forbidden(Exception):
-    """Signed in, but this is not for the viewer's role (403)."""
+    """Signed in, but this is not for the viewer's role (403). Carries the viewer, so the page
+    keeps their header and menu: a liaison who followed an office link finds their way back."""
+
+    def __init__(self, viewer: Viewer | None = None) -> None:
+        super().__init__("forbidden")
+        self.viewer = viewer
 
 
 class CsrfFailed(Exception):
@@ -116,7 +121,7 @@ async def require_staff(request: Request, deps: Deps) -> Viewer:
 async def require_office(request: Request, deps: Deps) -> Viewer:
     viewer = await require_staff(request, deps)
     if not viewer.office:
-        raise Forbidden()
+        raise Forbidden(viewer)
     return viewer
 
 

@@ -190,7 +190,10 @@ async def test_a_liaison_sees_its_units_cases_never_the_complainant_nor_the_offi
     assert number in (await mine.get(f"/cases?unit={other}")).text
     token = csrf_of(page)
     for path in ("/triage", "/reports/audit", "/reports/exports"):
-        assert (await mine.get(path)).status_code == 403, path
+        refused = await mine.get(path)
+        assert refused.status_code == 403, path
+        # the refusal keeps the liaison's header: their menu and sign-out, to find the way back
+        assert 'action="/logout"' in refused.text and 'href="/cases"' in refused.text, path
     route = await mine.post(f"/cases/{number}/route", data={"csrf": token, "lead": other})
     assert route.status_code == 403
     assert (await site.case(number)).lead_unit_ids == case.lead_unit_ids
