@@ -1,5 +1,5 @@
-"""``python -m bot tick [--now ISO-TIME]``: one periodic pass and one outbox drain, then exit
-(cron deployments, tests, catching up by hand).
+"""``python -m bot tick [--now ISO-TIME]``: one periodic pass, one outbox drain and one run of
+the evidence fetch, then exit (cron deployments, tests, catching up by hand).
 
 It runs the same ``core.services.periodic.PeriodicPass`` as the running bot's job
 (``bot.tick``), so a cron ``tick`` and a running bot can share one database: the pass's lease
@@ -12,6 +12,8 @@ import argparse
 import asyncio
 import logging
 from datetime import datetime
+
+from telegram import Bot
 
 from bot.cli.common import (
     EXIT_CONFIG,
@@ -26,6 +28,7 @@ from bot.cli.common import (
     parse_now,
 )
 from bot.context import Deps
+from bot.evidence_fetch import fetch_evidence
 from bot.sender import drain_once
 from bot.wiring import make_deps
 from core.clock import FixedClock, SystemClock
@@ -56,21 +59,43 @@ def run(args: argparse.Namespace) -> int:
 
     clock = FixedClock(now, settings.tz) if now is not None else SystemClock(settings.tz)
     deps = make_deps(settings, plan, clock=clock)
-    summary, (delivered, delivery) = asyncio.run(_tick(deps, clock.now()))
+    summary, (delivered, delivery), (fetched, evidence) = asyncio.run(_tick(deps, clock.now()))
     print(f"tick at {clock.now().isoformat()}: {summary}")
     print(f"delivery: {delivery}")
-    return EXIT_FIX if summary.errors or not delivered else EXIT_OK
+    print(f"evidence: {evidence}")
+    return EXIT_FIX if summary.errors or not delivered or not fetched else EXIT_OK
 
 
-async def _tick(deps: Deps, now: datetime) -> tuple[PassSummary, tuple[bool, str]]:
+async def _tick(deps: Deps, now: datetime) -> tuple[PassSummary, tuple[bool, str], tuple[bool, str]]:
     try:
         # as at bot start-up: a cron-only deployment has no other moment to pick up plan units
         await sync_plan_units(deps.plan, deps.uow)
         summary = await deps.services.periodic.run(now)
         delivery = await _drain_once(deps, now)
+        evidence = await _fetch_once(deps)
     finally:
         await deps.aclose()
-    return summary, delivery
+    return summary, delivery, evidence
+
+
+async def _fetch_once(deps: Deps) -> tuple[bool, str]:
+    """One run of the evidence fetch (bot.evidence_fetch), so a cron-only deployment keeps the
+    office's copies of the attachments too. Returns (ok, what happened)."""
+    settings = deps.settings
+    if settings.bot_token is None:
+        return True, "skipped (BOT_TOKEN is not set; attachments stay file ids)"
+    bot = Bot(
+        settings.bot_token.get_secret_value(),
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.file_url,
+    )
+    try:
+        async with bot:
+            done = await fetch_evidence(bot, deps)
+    except Exception as exc:  # what was fetched is recorded; the next run tries the rest
+        log.exception("tick: the evidence fetch failed")
+        return False, f"failed ({type(exc).__name__})"
+    return True, f"fetched {done.fetched}, to retry {done.retry}, given up {done.gave_up}"
 
 
 async def _drain_once(deps: Deps, now: datetime) -> tuple[bool, str]:

@@ -4,6 +4,7 @@ as the running bot schedules it."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -11,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from bot.cli import main
 from bot.tick import PERIODIC_INTERVAL, PERIODIC_JOB_NAME
@@ -24,7 +25,8 @@ from core.plan import Plan
 from core.ports import UnitOfWorkFactory
 from core.states import CaseState
 from storage.db import make_engine, make_session_factory
-from storage.models import CaseEventRow, OutboxRow
+from storage.evidence_store import EvidenceStore
+from storage.models import AttachmentRow, CaseEventRow, OutboxRow
 from storage.uow import sql_uow_factory
 from tests.e2e.conftest import TOKEN, clean_env, run_bot
 from tests.support.botapi_standin import BotApiStandin
@@ -214,6 +216,45 @@ async def test_tick_with_a_token_delivers_what_it_queued(
     assert all("{" not in t for chat in texts.values() for t in chat), texts  # every text filled
     # (the digest's rows are the digest job's and the sender's business)
     assert {r.state for r in await read_outbox(migrated_sqlite_url) if not r.is_digest} == {"sent"}
+
+
+async def test_tick_also_fetches_the_evidence_into_the_store(
+    migrated_sqlite_url: str, plan: Plan, tmp_path: Path
+) -> None:
+    ids = await seeded_db(migrated_sqlite_url, plan)
+    photo = b"\xff\xd8\xff\xe0 the queue at window 3"
+    engine = make_engine(migrated_sqlite_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(AttachmentRow).values(
+                    case_id=ids["escalated"], file_id="photo-1-m", file_unique_id="uph1m", kind="photo",
+                    at=datetime(2026, 10, 8, 9, 0, tzinfo=TZ), added_by=CITIZEN,
+                )
+            )  # fmt: skip
+    finally:
+        await engine.dispose()
+    evidence = tmp_path / "evidence"
+    async with BotApiStandin(TOKEN) as api:
+        api.add_file("photo-1-m", photo, "photos/uph1m.jpg")
+        env = clean_env(
+            DATABASE_URL=migrated_sqlite_url,
+            OFFICE_CHAT_ID=str(OFFICE_CHAT),
+            BOT_TOKEN=TOKEN,
+            TELEGRAM_API_URL=api.api_url,
+            EVIDENCE_DIR=str(evidence),
+        )
+        result = await run_bot("tick", "--now", NOW, env=env, cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "evidence: fetched 1, to retry 0, given up 0" in result.stdout
+    sha = hashlib.sha256(photo).hexdigest()
+    assert EvidenceStore(evidence).read(sha) == photo
+    engine = make_engine(migrated_sqlite_url)
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(AttachmentRow.sha256))).scalars().all() == [sha]
+    finally:
+        await engine.dispose()
 
 
 async def test_two_ticks_at_once_queue_each_notice_once(
