@@ -19,6 +19,7 @@ from telegram.error import BadRequest
 from telegram.ext import JobQueue
 
 from bot.context import BotContext, Deps
+from bot.metrics import metrics_for
 from core.evidence_fetch import FetchSummary
 from storage.evidence_fetch import Download, EvidenceFetcher, FetchRefused
 
@@ -51,8 +52,11 @@ async def fetch_evidence(bot: Bot, deps: Deps) -> FetchSummary:
 
 
 async def evidence_fetch_job(context: BotContext) -> None:
-    """JobQueue callback; anything escaping (the database is down) reaches the error handler."""
-    await fetch_evidence(context.bot, context.deps)
+    """JobQueue callback; anything escaping (the database is down) reaches the error handler.
+    Its outcomes go to ``/metrics`` (``bot_evidence_fetch_total{outcome}``): a growing
+    ``gave_up`` is evidence the office will not have."""
+    done = await fetch_evidence(context.bot, context.deps)
+    metrics_for(context.deps).evidence_fetched(done.fetched, done.retry, done.gave_up, done.dropped)
 
 
 def schedule_evidence_fetch(

@@ -97,6 +97,9 @@ class Metrics:
         self.cases_colour = Gauge(
             "bot_cases_running_by_colour", "Running cases by warning colour (DB)", ["colour"], registry=r
         )
+        self.evidence = Counter(
+            "bot_evidence_fetch", "Attachments the evidence fetch tried, by outcome", ["outcome"], registry=r
+        )
         self.scrape_errors = Counter(
             "bot_metrics_database_errors", "Scrapes whose database read failed", registry=r
         )
@@ -134,6 +137,13 @@ class Metrics:
             self.retry_after.inc()
         else:
             self.sends.labels(event).inc()
+
+    def evidence_fetched(self, fetched: int, retry: int, gave_up: int, dropped: int) -> None:
+        """One run of the evidence fetch (bot.evidence_fetch): how its claimed rows ended."""
+        outcomes = {"fetched": fetched, "retry": retry, "gave_up": gave_up, "dropped": dropped}
+        for outcome, n in outcomes.items():
+            if n:
+                self.evidence.labels(outcome).inc(n)
 
     def periodic_pass(self, seconds: float, errors: int) -> None:
         self.pass_seconds.observe(seconds)

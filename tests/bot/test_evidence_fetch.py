@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.context import BotContext
 from bot.dialogs.complaint import SUMMARY
 from bot.evidence_fetch import EVIDENCE_FETCH_JOB_NAME
+from bot.metrics import metrics_for
 from bot.tick import PERIODIC_INTERVAL
 from core.evidence_fetch import FetchBackoff
 from storage.models import AttachmentRow
@@ -75,6 +76,10 @@ async def test_a_filed_complaints_photos_end_up_in_the_store_with_their_sha256(
             assert row.sha256 == hashlib.sha256(content[row.file_id]).hexdigest()
             assert store.read(row.sha256) == content[row.file_id]
         assert len(list(store.iter_files())) == 2
+        scraped = metrics_for(h.deps).registry.get_sample_value(
+            "bot_evidence_fetch_total", {"outcome": "fetched"}
+        )
+        assert scraped == 2  # /metrics counts them (no file id or case in a label)
 
         # a second run has nothing left to fetch
         mark = h.request.mark()
@@ -104,3 +109,6 @@ async def test_a_refused_file_is_given_up_and_an_unreachable_one_waits(
         assert waiting.next_fetch_at == h.clock.now() + FetchBackoff().delay(1)
         store = h.deps.evidence
         assert store is not None and list(store.iter_files()) == []
+        registry = metrics_for(h.deps).registry
+        assert registry.get_sample_value("bot_evidence_fetch_total", {"outcome": "gave_up"}) == 1
+        assert registry.get_sample_value("bot_evidence_fetch_total", {"outcome": "retry"}) == 1
