@@ -139,7 +139,7 @@ def _sqlite_snapshot(url: str, snapshot: Path) -> tuple[str, dict[str, int], lis
     if not source_path.is_file():
         raise BackupError(f"There is no database at {source_path}.")
     # read-only URI: the backup never creates or changes the live file
-    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
+    source = _read_only(source_path)
     try:
         target = sqlite3.connect(snapshot)
         try:
@@ -156,6 +156,12 @@ def _sqlite_snapshot(url: str, snapshot: Path) -> tuple[str, dict[str, int], lis
         return revision, _sqlite_counts(copy), _sqlite_referenced(copy)
     finally:
         copy.close()
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A connection that can neither create nor change ``path`` (an URI, escaped: a file name
+    with ``?`` or ``#`` in it stays a file name)."""
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
 
 
 def _sqlite_tables(conn: sqlite3.Connection) -> list[str]:
@@ -332,7 +338,7 @@ async def database_counts(url: str) -> dict[str, int]:
             return {}
 
         def count() -> dict[str, int]:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            conn = _read_only(path)
             try:
                 return _sqlite_counts(conn)
             finally:
@@ -392,7 +398,7 @@ def _copy_hashing(source: IO[bytes], target: Path) -> tuple[int, str]:
 
 def _check_sqlite_snapshot(snapshot: Path, manifest: Manifest) -> None:
     try:
-        conn = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
+        conn = _read_only(snapshot)
         try:
             status = conn.execute("PRAGMA integrity_check").fetchone()[0]
             if status != "ok":
@@ -415,7 +421,7 @@ def _check_sqlite_snapshot(snapshot: Path, manifest: Manifest) -> None:
 
 def _write_sqlite(snapshot: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(f"file:{snapshot}?mode=ro", uri=True)
+    source = _read_only(snapshot)
     try:
         dest = sqlite3.connect(target)
         try:
