@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import Catalogue
+from bot.i18n import Catalogue, escape
 from bot.reports import charts, tables, text
 from bot.reports.labels import Labels
 from bot.reports.tables import CSV_MIME, XLSX_MIME, CsvWriter, Rows, Table, XlsxWriter
@@ -134,7 +134,16 @@ class Reports:
             sheets = tables.weekly_tables(weekly, labels)
             stem = f"digest-weekly-{_stem(week)}"
             title = labels.p("digest.weekly_chart_title", period=labels.period(week))
-        return self._bundle(stem, title, body, png, sheets, labels, with_csv)
+        return self._bundle(stem, title, self._headed(body, campaign, lang), png, sheets, labels, with_csv)
+
+    def _headed(self, body: str, campaign: str | None, lang: str) -> str:
+        """A street's report says whose it is first: the same title as the district's would
+        otherwise pass for the district's figures."""
+        sub = campaign_by_id(self.plan.sub_campaigns, campaign) if campaign else None
+        if sub is None:
+            return body
+        name = sub.name_en if lang == "en" and sub.name_en else sub.name
+        return f"<b>{escape(name)}</b>\n{body}"
 
     def _bundle(
         self,
@@ -170,7 +179,7 @@ class Reports:
     ) -> Report:
         labels = self.labels(lang)
         board = await self._read(lambda r: r.scoreboard(period, today, area=area, unit=unit), campaign)
-        body = text.scoreboard_text(board, labels)
+        body = self._headed(text.scoreboard_text(board, labels), campaign, lang)
         png = await asyncio.to_thread(charts.scoreboard_chart, board, labels)
         stem = f"scoreboard-{_stem(period)}"
         title = labels.p("scoreboard.chart_title", period=labels.period(period))

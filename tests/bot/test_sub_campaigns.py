@@ -237,14 +237,17 @@ async def test_each_office_gets_the_digest_and_scoreboard_of_the_cases_it_may_se
         return "\n".join(str(c.params.get("text")) for c in calls if c.method == "sendMessage")
 
     street_board = board(await h.command(STREET_OFFICE, "scoreboard"))
+    assert street_board.startswith("<b>苗圃街道“群众办事难”专项整治</b>\n")  # whose figures these are
     assert "苗圃街道综合执法中队</b>：受理 1" in street_board
     assert "区直机关工委" not in street_board  # the district's units are not the street's business
     district_board = board(await h.command(OFFICE, "scoreboard"))
+    assert "专项整治</b>\n" not in district_board  # the district's own: no campaign line
     assert "苗圃街道综合执法中队</b>：受理 1" in district_board
     assert "区直机关工委</b>：受理 1" in district_board
 
     # the day's digest: the new cases each office may see, and nothing of the other campaign's
     street_digest = board(await h.command(STREET_OFFICE, "digest", today))
+    assert "<b>苗圃街道“群众办事难”专项整治</b>\n<b>📊 日报" in street_digest
     assert "<b>新受理</b>（2026年11月23日）：<b>1</b> 件" in street_digest
     assert "按承办单位：苗圃街道综合执法中队 1\n" in street_digest
     assert "🔵 还剩 1 个工作日 <b>1</b> 件" in street_digest
