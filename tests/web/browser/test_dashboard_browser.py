@@ -41,9 +41,17 @@ def _by() -> Any:
 
 
 def wait_until(what: str, found: Any, timeout: float = WAIT) -> Any:
+    """Poll ``found`` until it is truthy. A page still loading after a click replaces the
+    elements ``found`` reads (the old ``body`` goes stale, the new one is not there yet): that
+    is "not yet", not a failure."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = found()
+        try:
+            value = found()
+        except (StaleElementReferenceException, NoSuchElementException):
+            value = None
         if value:
             return value
         time.sleep(0.2)
