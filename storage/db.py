@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from core.text import NUL, strip_nul
-from storage.sqlite_driver import one_trip_module
+from storage.sqlite_driver import OneTripConnection, one_trip_module
 
 READ_ONLY_OPTION = "banshinan_read_only"
 # A connection that runs one statement only (a read): on SQLite no BEGIN at all, the statement
@@ -66,10 +68,41 @@ def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(u, **kwargs)
         _install_sqlite_hooks(engine)
     else:
-        kwargs.setdefault("pool_pre_ping", True)
         engine = create_async_engine(u, **kwargs)
+        if not kwargs.get("pool_pre_ping"):
+            _install_idle_ping(engine)
     _install_nul_guard(engine)
     return engine
+
+
+# -- a pooled PostgreSQL connection that sat idle is tried before it is handed out ---------------
+# SQLAlchemy's pool_pre_ping tries every checkout, and asyncpg's ping outside a transaction is
+# three round trips (BEGIN, an empty query, ROLLBACK): on a dialog step, with its lock connection
+# and its unit of work, that was a sixth of the step (bench/bench_dialog.py). A connection back
+# in the pool for less than IDLE_PING_AFTER was just used; one that sat longer (overnight, or
+# across a database restart) is tried first, and a dead one is replaced before anyone uses it
+# (DisconnectionError makes the pool connect afresh). A connection that dies within the second
+# fails the statement that finds out, and SQLAlchemy then drops the pool's other connections.
+IDLE_PING_AFTER = 1.0  # seconds
+
+
+def _install_idle_ping(engine: AsyncEngine) -> None:
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_PING_AFTER:
+            return  # new, or just used
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("a pooled connection did not answer its ping") from exc
 
 
 # -- NUL: the last guard for every repository ---------------------------------------------------
@@ -139,7 +172,12 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         options = conn.get_execution_options()
         if options.get(SINGLE_STATEMENT_OPTION, False):
             return  # sqlite3 runs it in autocommit (isolation_level None, above)
-        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY_OPTION, False) else "BEGIN IMMEDIATE")
+        begin = "BEGIN" if options.get(READ_ONLY_OPTION, False) else "BEGIN IMMEDIATE"
+        raw = conn.connection.dbapi_connection
+        if isinstance(raw, OneTripConnection):
+            raw.begin_with_next(begin)  # sent with the transaction's first statement
+        else:
+            conn.exec_driver_sql(begin)
 
 
 # -- what went wrong, in one line -----------------------------------------------------------------

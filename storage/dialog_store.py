@@ -47,7 +47,6 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.expression import Executable
 
@@ -55,7 +54,7 @@ from core.clock import Clock, SystemClock
 from core.text import strip_nul
 from storage.db import SINGLE_STATEMENT_OPTION
 from storage.models import DialogBotDataRow, DialogChatDataRow, DialogConversationRow, DialogUserDataRow
-from storage.repositories._sql import insert_for
+from storage.repositories._sql import bound, insert_for, insert_on
 
 ConversationKey = tuple[Hashable, ...]
 
@@ -119,13 +118,8 @@ def _read_statement(with_user: bool, n: int) -> Executable:
     return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-def _bound(table: Table, prefix: str, *columns: str) -> dict[str, Any]:
-    return {c: bindparam(f"{prefix}{c}", type_=table.c[c].type) for c in columns}
-
-
 def _upsert(dialect: str, table: Table, prefix: str, keys: tuple[str, ...], value: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(_bound(table, prefix, *keys, value, "updated_at"))
+    stmt = insert_on(dialect)(table).values(bound(table, prefix, *keys, value, "updated_at"))
     return stmt.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys],
         set_={value: stmt.excluded[value], "updated_at": stmt.excluded.updated_at},
@@ -133,7 +127,7 @@ def _upsert(dialect: str, table: Table, prefix: str, keys: tuple[str, ...], valu
 
 
 def _remove(table: Table, prefix: str, keys: tuple[str, ...]) -> Any:
-    return delete(table).where(*(table.c[k] == v for k, v in _bound(table, prefix, *keys).items()))
+    return delete(table).where(*(table.c[k] == v for k, v in bound(table, prefix, *keys).items()))
 
 
 @functools.cache

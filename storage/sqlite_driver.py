@@ -5,6 +5,8 @@ back (about 0.1 ms on this kind of machine, far more than SQLite needs for a sta
 local file). SQLAlchemy's adapter makes four of them per statement: create a cursor, execute,
 fetch the rows, close the cursor. This one runs the four as one function in the thread, so a
 dialog step with ten statements spends a millisecond less waiting (bench/bench_dialog.py).
+A transaction's BEGIN rides along with its first statement (``begin_with_next``) instead of
+making a trip of its own.
 
 Everything else is SQLAlchemy's own adapter: connections, transactions (commit and rollback
 are one trip each already), errors, server-side cursors (``stream``: rows fetched on demand, as
@@ -19,7 +21,7 @@ from __future__ import annotations
 import collections
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -58,10 +60,12 @@ class _Done:
         """The sqlite3 cursor is closed already, in the thread."""
 
 
-def _run(conn: aiosqlite.Connection, operation: str, parameters: Any, many: bool) -> _Done:
+def _run(conn: aiosqlite.Connection, operation: str, parameters: Any, many: bool, begin: str | None) -> _Done:
     # runs in aiosqlite's thread
     cursor = conn._conn.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         if many:
             cursor.executemany(operation, parameters)
         elif parameters is None:
@@ -100,8 +104,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             self._adapt_connection._handle_exception(error)
 
     async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
+        begin = cast("OneTripConnection", self._adapt_connection).take_begin()
         async with self._adapt_connection._execute_mutex:
-            done = await self._connection._execute(_run, self._connection, operation, parameters, many)
+            done = await self._connection._execute(_run, self._connection, operation, parameters, many, begin)
         self._cursor = done
         self._rows = collections.deque(done.rows)
         done.rows = []
@@ -114,18 +119,40 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     SQLite is inside a transaction is a flag on the connection, read here without the thread
     (nothing else runs on this connection while SQLAlchemy ends its use)."""
 
-    __slots__ = ()
+    __slots__ = ("_begin",)
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._begin: str | None = None
+
+    def begin_with_next(self, statement: str) -> None:
+        """Run ``statement`` (BEGIN, or BEGIN IMMEDIATE) in the trip of the next statement, just
+        before it: a transaction costs no trip to start. A BEGIN that fails (the write lock not
+        had within busy_timeout) fails that statement, which SQLAlchemy then rolls back."""
+        self._begin = statement
+
+    def take_begin(self) -> str | None:
+        begin, self._begin = self._begin, None
+        return begin
+
+    def cursor(self, server_side: bool = False) -> Any:
+        if server_side and self._begin is not None:
+            # a streamed statement runs outside OneTripCursor: its BEGIN goes first, alone
+            self._cursor_cls(self).execute(self.take_begin())
+        return super().cursor(server_side)
 
     def _in_transaction(self) -> bool:
         raw = self._connection._connection  # the sqlite3 connection; None once closed
         return raw is None or raw.in_transaction  # closed: let aiosqlite say so
 
     def rollback(self) -> None:
+        self._begin = None  # a transaction that ran nothing: nothing to undo
         if self._in_transaction():
             super().rollback()
 
     def commit(self) -> None:
+        self._begin = None
         if self._in_transaction():
             super().commit()
 

@@ -144,14 +144,24 @@ class ComplaintService:
         return max(0, self.daily_limit - used)
 
     async def file(
-        self, user_id: int | None, draft: ComplaintDraft, *, account: ApiAccount | None = None
+        self,
+        user_id: int | None,
+        draft: ComplaintDraft,
+        *,
+        account: ApiAccount | None = None,
+        user_recorded: bool = False,
     ) -> Filed:
         """Commit the complaint: tracking number, routing, deadlines, history, evidence, and the
         notices to the units (or the office for triage), all in one transaction.
 
         The complainant is the Telegram user ``user_id``, or (``user_id`` None) ``account``: a
         key holder's account through the Open311 API, which is counted by the daily limit the
-        same way and has no Telegram chat to be told anything in (``tell_citizen`` skips it)."""
+        same way and has no Telegram chat to be told anything in (``tell_citizen`` skips it).
+
+        ``user_recorded``: the caller has stored the Telegram user and their private chat
+        already (the complaint dialog does at its entry, ``bot.language.remember_user``), so
+        the filing skips that statement; user rows are never deleted (erasure masks the
+        citizen, core.services.retention), so the row is still there when the dialog ends."""
         if (user_id is None) == (account is None):
             raise ValueError("file for a Telegram user or for an API account, exactly one")
         description = clean_text(draft.description, limit=MAX_DESCRIPTION)
@@ -183,7 +193,8 @@ class ComplaintService:
                 citizen = await uow.citizens.get_or_create_account(account, now=now)
             else:
                 assert user_id is not None
-                await uow.users.upsert(user_id, now=now, chat_id=user_id)
+                if not user_recorded:
+                    await uow.users.upsert(user_id, now=now, chat_id=user_id)
                 citizen = await uow.citizens.get_or_create(user_id, now=now, phone=phone)
             assert citizen.id is not None
             year = now.astimezone(self.clock.tz).year

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import AuditEntry
 from storage.models import AuditRow, JobLeaseRow, TrackingCounterRow
-from storage.repositories._sql import insert_for
+from storage.repositories._sql import bound, dialect_name, insert_for, insert_on, params
 
 
 def _entry(row: Any) -> AuditEntry:
@@ -22,6 +23,22 @@ def _entry(row: Any) -> AuditEntry:
         target=row.target,
         details=dict(row.details or {}),
         id=row.id,
+    )
+
+
+_COUNTERS = cast(Table, TrackingCounterRow.__table__)
+_AUDIT = cast(Table, AuditRow.__table__)
+_ADD_AUDIT = insert(_AUDIT)  # built once: a Core executemany (the submit step's recusal notes)
+
+
+@functools.cache
+def _counter_next(dialect: str) -> Any:
+    t = _COUNTERS
+    return (
+        insert_on(dialect)(t)
+        .values(**bound(t, "p_", "prefix", "year"), last_value=1)
+        .on_conflict_do_update(index_elements=[t.c.prefix, t.c.year], set_={"last_value": t.c.last_value + 1})
+        .returning(t.c.last_value)
     )
 
 
@@ -49,7 +66,7 @@ class SqlAuditRepository:
             {"actor_id": e.actor_id, "at": e.at, "action": e.action, "target": e.target, "details": e.details}
             for e in entries
         ]
-        await self._session.execute(insert(AuditRow), rows)
+        await self._session.execute(_ADD_AUDIT, rows)
 
     async def list_recent(self, *, limit: int = 50, actor_id: int | None = None) -> list[AuditEntry]:
         stmt = select(AuditRow)
@@ -67,16 +84,8 @@ class SqlCounterRepository:
         # One statement, insert-if-missing or increment, so it is atomic on both backends. On
         # PostgreSQL the row stays locked until commit: concurrent callers queue and each gets
         # the next value; on SQLite the write lock does the same.
-        t = cast(Table, TrackingCounterRow.__table__)
-        stmt = (
-            insert_for(self._session, t)
-            .values(prefix=prefix, year=year, last_value=1)
-            .on_conflict_do_update(
-                index_elements=[t.c.prefix, t.c.year], set_={"last_value": t.c.last_value + 1}
-            )
-            .returning(t.c.last_value)
-        )
-        return int((await self._session.execute(stmt)).scalar_one())
+        stmt = _counter_next(dialect_name(self._session))
+        return int((await self._session.execute(stmt, params("p_", prefix=prefix, year=year))).scalar_one())
 
 
 class SqlLeaseRepository:

@@ -155,6 +155,9 @@ def _sync_units(row: CaseRow, lead: Sequence[str], assist: Sequence[str]) -> Non
 _CASES = cast(Table, CaseRow.__table__)
 _UNITS = cast(Table, CaseUnitRow.__table__)
 _RECUSALS = cast(Table, CaseRecusalRow.__table__)
+_EVENTS = cast(Table, CaseEventRow.__table__)
+# built once (Core executemany, as the submit step sends them): see storage.repositories._sql.bound
+_ADD_UNITS, _ADD_RECUSALS, _ADD_EVENTS = insert(_UNITS), insert(_RECUSALS), insert(_EVENTS)
 
 
 @functools.cache
@@ -227,7 +230,7 @@ class SqlCaseRepository:
             for unit_id, (role, position) in _wanted_units(case.lead_unit_ids, case.assist_unit_ids).items()
         ]
         if units:
-            await self._session.execute(insert(_UNITS), units)
+            await self._session.execute(_ADD_UNITS, units)
         recusals = [
             {
                 "case_id": case_id,
@@ -243,7 +246,7 @@ class SqlCaseRepository:
             for r in {r.unit_id: r for r in case.recusals}.values()  # one row per unit, as _sync_recusals
         ]
         if recusals:
-            await self._session.execute(insert(_RECUSALS), recusals)
+            await self._session.execute(_ADD_RECUSALS, recusals)
         return True
 
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
@@ -423,7 +426,7 @@ class SqlEventRepository:
         if not events:
             return
         await self._session.execute(
-            insert(CaseEventRow),
+            _ADD_EVENTS,
             [
                 {
                     "case_id": e.case_id,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy import CursorResult, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.api_keys import ApiAccount
@@ -30,11 +31,50 @@ from storage.models import (
     UnitRow,
     UserRow,
 )
-from storage.repositories._sql import insert_for
+from storage.repositories._sql import bound, dialect_name, insert_for, insert_on, params
 
 _FRESH = {"populate_existing": True}  # reads after Core UPDATEs must not see stale ORM objects
 _USERS = cast(Table, UserRow.__table__)
 _CITIZENS = cast(Table, CitizenRow.__table__)
+_LIAISONS = cast(Table, LiaisonRow.__table__)
+
+
+# -- statements built once per shape (the submit step's; storage.repositories._sql.bound) ------
+
+
+# the liaisons a new case's card goes to (rows, not ORM objects: nothing here is changed)
+_ACTIVE_LIAISONS_OF = (
+    select(*_LIAISONS.c)
+    .where(_LIAISONS.c.unit_id.in_(bindparam("p_units", expanding=True)), _LIAISONS.c.removed_at.is_(None))
+    .order_by(_LIAISONS.c.unit_id, _LIAISONS.c.joined_at, _LIAISONS.c.id)
+)
+
+
+@functools.cache
+def _user_upsert(dialect: str, set_chat: bool, set_language: bool) -> Any:
+    t = _USERS
+    insert = insert_on(dialect)(t).values(
+        bound(t, "p_", "user_id", "language", "chat_id", "first_seen", "blocked_bot")
+    )
+    changes: dict[str, Any] = {}
+    if set_chat:
+        changes["chat_id"] = insert.excluded.chat_id
+    if set_language:
+        changes["language"] = insert.excluded.language
+    if changes:
+        stmt = insert.on_conflict_do_update(index_elements=[t.c.user_id], set_=changes)
+    else:
+        # nothing to change: no write to a known user's row (upsert reads it instead)
+        stmt = insert.on_conflict_do_nothing(index_elements=[t.c.user_id])
+    return stmt.returning(*t.c)
+
+
+@functools.cache
+def _citizen_upsert(dialect: str, set_phone: bool) -> Any:
+    t = _CITIZENS
+    insert = insert_on(dialect)(t).values(bound(t, "p_", "user_id", "created_at", "phone"))
+    keep = {"phone": insert.excluded.phone if set_phone else t.c.phone}
+    return insert.on_conflict_do_update(index_elements=[t.c.user_id], set_=keep).returning(*t.c)
 
 
 def _unit(row: Any) -> UnitRecord:
@@ -104,25 +144,16 @@ class SqlUserRepository:
     ) -> UserRecord:
         # One statement: INSERT ... ON CONFLICT, so two updates of a new user arriving together
         # don't collide, changing the given fields of a known user and returning the row.
-        t = _USERS
-        insert = insert_for(self._session, t).values(
+        stmt = _user_upsert(dialect_name(self._session), chat_id is not None, language is not None)
+        values = params(
+            "p_",
             user_id=user_id,
             language=language or first_language or "zh",
             chat_id=chat_id,
             first_seen=now,
             blocked_bot=False,
         )
-        changes: dict[str, Any] = {}
-        if chat_id is not None:
-            changes["chat_id"] = insert.excluded.chat_id
-        if language is not None:
-            changes["language"] = insert.excluded.language
-        if changes:
-            stmt = insert.on_conflict_do_update(index_elements=[t.c.user_id], set_=changes)
-        else:
-            # nothing to change: no write to a known user's row, read it instead (below)
-            stmt = insert.on_conflict_do_nothing(index_elements=[t.c.user_id])
-        row = (await self._session.execute(stmt.returning(*t.c))).one_or_none()
+        row = (await self._session.execute(stmt, values)).one_or_none()
         record = _user(row) if row is not None else await self.get(user_id)
         assert record is not None
         return record
@@ -174,11 +205,9 @@ class SqlCitizenRepository:
         # One statement either way: a known citizen's row is "updated" (to the phone given, or
         # to its own phone), which is what lets RETURNING hand it back, where DO NOTHING would
         # return nothing and cost a second query.
-        t = _CITIZENS
-        insert = insert_for(self._session, t).values(user_id=user_id, created_at=now, phone=phone)
-        keep = {"phone": insert.excluded.phone if phone is not None else t.c.phone}
-        stmt = insert.on_conflict_do_update(index_elements=[t.c.user_id], set_=keep).returning(*t.c)
-        return _citizen((await self._session.execute(stmt)).one())
+        stmt = _citizen_upsert(dialect_name(self._session), phone is not None)
+        values = params("p_", user_id=user_id, created_at=now, phone=phone)
+        return _citizen((await self._session.execute(stmt, values)).one())
 
     async def get_or_create_account(self, account: ApiAccount, *, now: datetime) -> Citizen:
         # One statement, as for a Telegram user: the contact details the key holder sent this
@@ -253,12 +282,8 @@ class SqlLiaisonRepository:
     async def list_for_units(self, unit_ids: Sequence[str]) -> list[Liaison]:
         if not unit_ids:
             return []
-        stmt = (
-            select(LiaisonRow)
-            .where(LiaisonRow.unit_id.in_(list(dict.fromkeys(unit_ids))), LiaisonRow.removed_at.is_(None))
-            .order_by(LiaisonRow.unit_id, LiaisonRow.joined_at, LiaisonRow.id)
-        )
-        return [_liaison(r) for r in (await self._session.execute(stmt, execution_options=_FRESH)).scalars()]
+        wanted = {"p_units": list(dict.fromkeys(unit_ids))}
+        return [_liaison(r) for r in await self._session.execute(_ACTIVE_LIAISONS_OF, wanted)]
 
     async def list_active(self) -> list[Liaison]:
         stmt = (

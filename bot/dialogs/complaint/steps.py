@@ -310,7 +310,8 @@ async def submitted(turn: Turn) -> object:
     """Files the complaint; sends the receipt."""
     complaints = turn.deps.services.complaints
     try:
-        filed = await complaints.file(turn.user_id, turn.draft.to_complaint())
+        # the dialog's entry recorded the user and their chat (entry.entry: remember_user)
+        filed = await complaints.file(turn.user_id, turn.draft.to_complaint(), user_recorded=True)
     except RateLimited:
         phone = turn.plan.campaign.office.phone
         await turn.send(turn.t("limit_reached", limit=complaints.daily_limit, phone=phone))
