@@ -107,6 +107,7 @@ from bot.app import REPLY_MAX_RETRIES, build_application  # noqa: E402
 from bot.evidence_fetch import EVIDENCE_FETCH_JOB_NAME  # noqa: E402
 from bot.send_budget import BudgetRateLimiter, SendBudget  # noqa: E402
 from bot.tick import PERIODIC_JOB_NAME  # noqa: E402
+from bot.warm_start import warmed  # noqa: E402
 from bot.wiring import make_deps  # noqa: E402
 from core.plan import Plan, load_plan  # noqa: E402
 from storage.db import make_engine, make_session_factory, normalise_url  # noqa: E402
@@ -440,6 +441,7 @@ async def running(app: Application[Any, Any, Any, Any, Any, Any]) -> AsyncIterat
             for job in app.job_queue.get_jobs_by_name(EVIDENCE_FETCH_JOB_NAME):
                 job.schedule_removal()  # downloads are no part of a dialog's time
         await app.start()
+        await warmed()  # jieba loaded, as in a long-running bot a second after its start (bot.warm_start)
         try:
             yield
         finally:

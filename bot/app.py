@@ -51,6 +51,7 @@ from bot.sender import make_sender
 from bot.settings import Settings
 from bot.throttle import THROTTLE_GROUP, make_throttle_handler
 from bot.tick import schedule_periodic
+from bot.warm_start import start_warming
 from core.services.units import sync_plan_units
 
 # Replies retry this often on Telegram's 429 before giving up (the outbox sender has its own,
@@ -320,6 +321,8 @@ async def _post_init(application: BotApplication) -> None:
 
 async def _post_init_and_start_sender(application: BotApplication) -> None:
     await _post_init(application)
+    # the long-running bot: jieba loaded at start, not on the first negation (bot.warm_start)
+    start_warming(application.bot_data.deps.services.classifier)
     sender = application.bot_data.deps.sender
     if sender is not None:
         sender.start()  # stopped by deps.aclose() in _post_shutdown
