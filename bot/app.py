@@ -43,6 +43,7 @@ from bot.handlers.office import practices as office_practices  # issue 14: 推�
 from bot.handlers.office import review as office_review  # issue 14: 复核检查, 验收
 from bot.handlers.office.classifier import classifier_command  # issue 14: the classifier report
 from bot.health_server import start_health_server  # issue 15
+from bot.jobs import schedule_checkpoints
 from bot.metrics import MeteredApplication, metrics_for  # issue 15
 from bot.persistence import DialogPersistence
 from bot.rendering import PlanTerms
@@ -321,9 +322,13 @@ async def _post_init(application: BotApplication) -> None:
 
 async def _post_init_and_start_sender(application: BotApplication) -> None:
     await _post_init(application)
+    deps = application.bot_data.deps
     # the long-running bot: jieba loaded at start, not on the first negation (bot.warm_start)
-    start_warming(application.bot_data.deps.services.classifier)
-    sender = application.bot_data.deps.sender
+    start_warming(deps.services.classifier)
+    # and SQLite's WAL checkpointed beside the updates, not in one of their commits (bot.jobs)
+    if application.job_queue is not None:
+        schedule_checkpoints(application.job_queue, deps)
+    sender = deps.sender
     if sender is not None:
         sender.start()  # stopped by deps.aclose() in _post_shutdown
 

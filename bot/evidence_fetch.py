@@ -19,6 +19,7 @@ from telegram.error import BadRequest
 from telegram.ext import JobQueue
 
 from bot.context import BotContext, Deps
+from bot.jobs import repeat_alone
 from bot.metrics import metrics_for
 from core.evidence_fetch import FetchSummary
 from storage.evidence_fetch import Download, EvidenceFetcher, FetchRefused
@@ -64,16 +65,4 @@ def schedule_evidence_fetch(
 ) -> None:
     """One job per process, replaced rather than doubled by a second ``post_init``; an overrun
     is neither run twice nor replayed (as the periodic job)."""
-    for job in job_queue.get_jobs_by_name(EVIDENCE_FETCH_JOB_NAME):
-        job.schedule_removal()
-    job_queue.run_repeating(
-        evidence_fetch_job,
-        interval=interval,
-        first=first,
-        name=EVIDENCE_FETCH_JOB_NAME,
-        job_kwargs={
-            "max_instances": 1,
-            "coalesce": True,
-            "misfire_grace_time": int(interval.total_seconds()),
-        },
-    )
+    repeat_alone(job_queue, evidence_fetch_job, name=EVIDENCE_FETCH_JOB_NAME, interval=interval, first=first)

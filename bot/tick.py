@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from bot.context import BotApplication, BotContext
 from bot.evidence_fetch import schedule_evidence_fetch
+from bot.jobs import repeat_alone
 from bot.metrics import metrics_for
 
 PERIODIC_JOB_NAME = "periodic"
@@ -44,18 +45,6 @@ def schedule_periodic(
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
-    for job in job_queue.get_jobs_by_name(PERIODIC_JOB_NAME):
-        job.schedule_removal()  # post_init twice (a restart in one process) must not double it
-    job_queue.run_repeating(
-        periodic_job,
-        interval=interval,
-        first=first,
-        name=PERIODIC_JOB_NAME,
-        job_kwargs={
-            "max_instances": 1,
-            "coalesce": True,
-            "misfire_grace_time": int(interval.total_seconds()),
-        },
-    )
+    repeat_alone(job_queue, periodic_job, name=PERIODIC_JOB_NAME, interval=interval, first=first)
     # issue 15: the evidence files fetched into the local store, at the same pace (its own job)
     schedule_evidence_fetch(job_queue, interval=interval, first=first)

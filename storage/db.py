@@ -27,6 +27,12 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",  # off by default in SQLite, per connection
     "PRAGMA busy_timeout=5000",  # wait for the write lock instead of failing at once
     "PRAGMA synchronous=NORMAL",  # safe with WAL; a power cut may lose the last commit, not corrupt
+    # A commit that finds the WAL past this many pages copies it into the database file and
+    # syncs it (a checkpoint): 4-5 ms in the commit of whoever's update it was, against 0.03 ms
+    # for a plain one (bench_dialog). The long-running bot checkpoints in the background every
+    # few seconds (``checkpoint``, bot.app), so this is only the safety net, set well above the
+    # default 1,000 pages (4 MB).
+    "PRAGMA wal_autocheckpoint=10000",
 )
 
 
@@ -73,6 +79,18 @@ def make_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
             _install_idle_ping(engine)
     _install_nul_guard(engine)
     return engine
+
+
+async def checkpoint(engine: AsyncEngine) -> tuple[int, int, int] | None:
+    """SQLite: copy the WAL's committed pages into the database file, without waiting for (or
+    holding up) anyone (PASSIVE), in a pooled connection's own thread. Returns SQLite's (busy,
+    pages in the WAL, pages copied); None on PostgreSQL, which checkpoints by itself."""
+    if engine.dialect.name != "sqlite":
+        return None
+    async with engine.execution_options(**{SINGLE_STATEMENT_OPTION: True}).connect() as conn:
+        result = await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        busy, wal, copied = (int(v) for v in result.one())
+    return busy, wal, copied
 
 
 # -- a pooled PostgreSQL connection that sat idle is tried before it is handed out ---------------
