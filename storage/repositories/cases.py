@@ -9,7 +9,6 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, and_, bindparam, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.attachments import Attachment, AttachmentKind
@@ -26,7 +25,7 @@ from storage.models import (
     CaseUnitRow,
     CitizenRow,
 )
-from storage.repositories._sql import dialect_name
+from storage.repositories._sql import dialect_name, insert_on
 
 # Columns copied one to one between Case and CaseRow (enums by value).
 _SCALARS = (
@@ -175,9 +174,8 @@ def _filing_statement(dialect: str, columns: tuple[str, ...]) -> Any:
     row = select(*(bindparam(f"v_{k}", type_=cases.c[k].type).label(k) for k in columns)).where(
         filed < bindparam("f_limit")
     )
-    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert_into(cases)
+        insert_on(dialect)(cases)
         .from_select(list(columns), row)
         .on_conflict_do_nothing(index_elements=[cases.c.submission_key])
         .returning(cases.c.id)

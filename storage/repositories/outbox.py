@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -11,9 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.outbox import OutboxMessage, OutboxState
 from storage.models import OutboxRow, UtcDateTime
-from storage.repositories._sql import dialect_name, insert_for
+from storage.repositories._sql import dialect_name, insert_for, insert_on
 
 _T = cast(Table, OutboxRow.__table__)
+
+
+@functools.cache
+def _add_messages(dialect: str) -> Any:
+    """``add_many``'s INSERT, built once per back end (a filing's notices are on the submit
+    step's path; storage.repositories._sql.bound)."""
+    insert = insert_on(dialect)(_T).on_conflict_do_nothing(index_elements=[_T.c.dedup_key])
+    return insert.returning(_T.c.dedup_key)
 
 
 def _message(row: Any) -> OutboxMessage:
@@ -77,11 +86,7 @@ class SqlOutboxRepository:
         # each was most of its time
         if not messages:
             return []
-        stmt = (
-            insert_for(self._session, _T)
-            .on_conflict_do_nothing(index_elements=[_T.c.dedup_key])
-            .returning(_T.c.dedup_key)
-        )
+        stmt = _add_messages(dialect_name(self._session))
         result = await self._session.execute(stmt, [_row(m) for m in messages])
         return [row[0] for row in result.all()]
 

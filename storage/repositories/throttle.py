@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, case
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import UpdateThrottleRow
+from storage.repositories._sql import insert_on
 
 _T = cast(Table, UpdateThrottleRow.__table__)
 
@@ -27,13 +27,14 @@ class SqlThrottleCounter:
     this one included."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._postgres = engine.dialect.name == "postgresql"
+        self._dialect = engine.dialect.name
+        self._postgres = self._dialect == "postgresql"
         # SQLite keeps its own transactions (storage.db begins them IMMEDIATE by hand, which
         # autocommit would leave open)
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT") if self._postgres else engine
 
     async def hit(self, user_id: int, window_start: datetime) -> int:
-        insert = (postgresql.insert if self._postgres else sqlite.insert)(_T)
+        insert = insert_on(self._dialect)(_T)
         stmt: Any = insert.values(user_id=user_id, window_start=window_start, count=1)
         new = stmt.excluded
         # A row of an older window starts again at 1; an update stamped with an older window
