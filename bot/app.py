@@ -323,8 +323,14 @@ async def _post_init(application: BotApplication) -> None:
 async def _post_init_and_start_sender(application: BotApplication) -> None:
     await _post_init(application)
     deps = application.bot_data.deps
-    # the long-running bot: jieba loaded at start, not on the first negation (bot.warm_start)
-    start_warming(deps.services.classifier)
+    # the long-running bot: jieba loaded and connections made at start, not in a citizen's
+    # step (bot.warm_start): two of the services' pool (a step and the sender or a job), two
+    # of the dialog locks' (PostgreSQL)
+    pools = [(deps.engine, 2)] if deps.engine is not None else []
+    persistence = application.persistence
+    if isinstance(persistence, DialogPersistence) and persistence.store.lock_engine is not None:
+        pools.append((persistence.store.lock_engine, 2))
+    start_warming(deps.services.classifier, pools)
     # and SQLite's WAL checkpointed beside the updates, not in one of their commits (bot.jobs)
     if application.job_queue is not None:
         schedule_checkpoints(application.job_queue, deps)

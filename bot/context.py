@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.i18n import Catalogue
@@ -57,6 +57,13 @@ class Deps:
 
     def __post_init__(self) -> None:
         self.services = make_services(self.settings, self.plan, self.clock, self.uow)
+
+    @property
+    def engine(self) -> AsyncEngine | None:
+        """The engine behind ``session_factory`` (None when there is none: a test's deps)."""
+        if self.session_factory is None:
+            return None
+        return cast(AsyncEngine, self.session_factory.kw["bind"])
 
     def wake_sender(self) -> None:
         """Call after committing outbox rows: the sender sends them now, not at its next poll."""

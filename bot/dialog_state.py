@@ -7,13 +7,15 @@ handlers and the dialogs as they are and change only where the state lives, in t
 processor (``bot.concurrency``), which runs every update as a *turn* (``DialogTurns.turn``):
 
 1. take the chat's (and the user's) lock: in-process always; on PostgreSQL also a session-level
-   advisory lock on a dedicated connection (``SqlDialogStore.locked``), so two instances never
+   advisory lock on a dedicated connection (``SqlDialogStore.turn``), so two instances never
    run one chat's updates at once. On SQLite one process is the supported shape and the
    in-process lock is all there is;
 2. read this user's ``user_data`` and this chat/user's state in every persistent
-   ``ConversationHandler`` (one statement) and put them where python-telegram-bot looks;
+   ``ConversationHandler`` (on PostgreSQL in the same statement as 1) and put them where
+   python-telegram-bot looks;
 3. run the update (``Application.process_update``, unchanged);
-4. write what changed at once (one transaction; nothing when nothing changed), then release.
+4. write what changed at once (one transaction; nothing when nothing changed), then release
+   (on PostgreSQL the write, its commit and the release are one round trip).
 
 Why this design rather than a BasePersistence that reads per update: python-telegram-bot asks
 its persistence nothing before ``ConversationHandler.check_update`` picks a state, so the state
@@ -47,7 +49,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mutabl
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ConversationHandler, Job, JobQueue
 from telegram.ext._handlers.conversationhandler import PendingState
@@ -57,7 +58,7 @@ from bot.concurrency import lock_keys
 from bot.context import Deps
 from bot.persistence import EMPTY_JSON, NOT_SYNCED, DialogPersistence, user_data_json
 from storage.db import make_engine
-from storage.dialog_store import KEEP, ConversationKey, SqlDialogStore
+from storage.dialog_store import KEEP, ConversationKey, HeldTurn, SqlDialogStore
 
 log = logging.getLogger(__name__)
 
@@ -173,18 +174,20 @@ class DialogTurns:
             self.check_internals()
             # from now on turns write every change; the timer's writes could only go stale
             self._persistence.written_by_turns = True
-        async with self._store.locked(lock_keys(update)) as conn:
-            rows = await self._store.read_turn(user_id, [(name, key) for _, name, key in wanted], conn)
+        async with self._store.turn(lock_keys(update), user_id, [(n, k) for _, n, k in wanted]) as (
+            held,
+            rows,
+        ):
             loaded = self._apply(app, user_id, rows.user_data, wanted, rows.conversations)
             try:
                 yield
             except Exception:
                 # python-telegram-bot hands handler errors to the error handler, so this is
                 # rare; what the update did before failing is kept, as the timer would have
-                await self._write_back(app, loaded, wanted, conn)
+                await self._write_back(app, loaded, wanted, held)
                 raise
             # cancelled (shutdown): nothing is written, the update did not finish
-            await self._write_back(app, loaded, wanted, conn)
+            await self._write_back(app, loaded, wanted, held)
 
     def _wanted(self, update: Update) -> list[tuple[ConversationHandler[Any], str, ConversationKey]]:
         wanted = []
@@ -227,8 +230,10 @@ class DialogTurns:
         assert app is not None
         user_id = update.effective_user.id if update.effective_user is not None else None
         wanted = self._wanted(update)
-        async with self._store.locked(lock_keys(update)) as conn:
-            rows = await self._store.read_turn(user_id, [(name, key) for _, name, key in wanted], conn)
+        async with self._store.turn(lock_keys(update), user_id, [(n, k) for _, n, k in wanted]) as (
+            held,
+            rows,
+        ):
             user_json = EMPTY_JSON
             if user_id is not None:
                 user_json = (
@@ -245,7 +250,7 @@ class DialogTurns:
                 yield False
                 return
             yield True
-            await self._write_back(app, _Loaded(user_id, user_json, states), wanted, conn)
+            await self._write_back(app, _Loaded(user_id, user_json, states), wanted, held)
 
     def _apply(
         self,
@@ -284,10 +289,10 @@ class DialogTurns:
         app: Application[Any, Any, Any, Any, Any, Any],
         loaded: _Loaded,
         wanted: list[tuple[ConversationHandler[Any], str, ConversationKey]],
-        conn: AsyncConnection | None,
+        held: HeldTurn | None,
     ) -> None:
-        """Writes what the update changed; ``conn``: the turn's lock connection (PostgreSQL),
-        which the write goes through as one statement (``SqlDialogStore.write_turn``)."""
+        """Writes what the update changed; ``held``: the turn's locks (PostgreSQL), which the
+        write releases in the same round trip (``SqlDialogStore.write_turn``)."""
         user_data: object = KEEP
         user_json = loaded.user_json
         if loaded.user_id is not None:
@@ -299,11 +304,17 @@ class DialogTurns:
             state = _current(_states_of(handler).get(key))
             if state != loaded.states.get((name, key)):
                 changed[(name, key)] = state
-        await self._store.write_turn(loaded.user_id, user_data, changed, conn)
+        await self._store.write_turn(loaded.user_id, user_data, changed, held)
         if loaded.user_id is not None:
             self._persistence.synced_user(loaded.user_id, user_json)
         for (name, key), state in changed.items():
             self._persistence.synced_conversation(name, key, state)
+
+
+def _names(
+    wanted: list[tuple[ConversationHandler[Any], str, ConversationKey]],
+) -> list[tuple[str, ConversationKey]]:
+    return [(name, key) for _, name, key in wanted]
 
 
 class DialogJobQueue(JobQueue[Any]):
@@ -333,8 +344,8 @@ def make_dialog_persistence(deps: Deps, running_limit: int) -> DialogPersistence
     """The persistence over ``deps``' database; on PostgreSQL with its own small AUTOCOMMIT
     engine for the lock connections (see ``SqlDialogStore``), disposed on shutdown. At most
     ``running_limit`` updates run at once, so at most that many lock connections are open."""
-    assert deps.session_factory is not None
-    engine = cast(AsyncEngine, deps.session_factory.kw["bind"])
+    engine, factory = deps.engine, deps.session_factory
+    assert engine is not None and factory is not None
     lock_engine = None
     if engine.dialect.name == "postgresql":
         lock_engine = make_engine(
@@ -344,4 +355,4 @@ def make_dialog_persistence(deps: Deps, running_limit: int) -> DialogPersistence
             max_overflow=running_limit,
         )
         deps.closers.append(lock_engine.dispose)
-    return DialogPersistence(SqlDialogStore(deps.session_factory, deps.clock, lock_engine=lock_engine))
+    return DialogPersistence(SqlDialogStore(factory, deps.clock, lock_engine=lock_engine))

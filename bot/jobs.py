@@ -48,11 +48,11 @@ def repeat_alone(
 async def checkpoint_job(context: BotContext) -> None:
     """SQLite's WAL copied into the database file here, every couple of seconds, rather than
     by whichever citizen's commit found it past its limit (storage.db.SQLITE_PRAGMAS)."""
-    factory = context.bot_data.deps.session_factory
-    if factory is None:
+    engine = context.bot_data.deps.engine
+    if engine is None:
         return
     try:
-        await checkpoint(factory.kw["bind"])
+        await checkpoint(engine)
     except Exception:
         # nothing is lost: the commits' own checkpoint (the safety net) takes over
         log.warning("the background WAL checkpoint failed", exc_info=True)
@@ -62,7 +62,6 @@ def schedule_checkpoints(
     job_queue: JobQueue[BotContext], deps: Deps, *, interval: timedelta = CHECKPOINT_INTERVAL
 ) -> None:
     """On SQLite only: PostgreSQL checkpoints by itself."""
-    factory = deps.session_factory
-    if factory is None or factory.kw["bind"].dialect.name != "sqlite":
+    if deps.engine is None or deps.engine.dialect.name != "sqlite":
         return
     repeat_alone(job_queue, checkpoint_job, name=CHECKPOINT_JOB_NAME, interval=interval, first=interval)

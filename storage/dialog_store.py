@@ -11,16 +11,17 @@ let through: PostgreSQL refuses it in JSONB.
 ``get_conversation`` reads one key, so several instances can read dialog state from the
 database per update instead of trusting the copy python-telegram-bot loaded at start (SPEC §9).
 
-Per update (``bot.dialog_state``): ``locked(keys)`` holds PostgreSQL session-level advisory
-locks keyed by chat and user on a dedicated autocommit connection for the whole update (one
-statement to take them, one to release them); ``read_turn`` reads this user's ``user_data`` and
-this chat/user's conversation states in ONE statement (a ``UNION ALL``, on the lock connection
-when there is one; on SQLite without BEGIN, so a read never takes the write lock);
-``write_turn`` writes what changed in one short transaction (on PostgreSQL one statement on the
-lock connection, before the locks go). These statements are built once per shape and executed
-through Core, not an ORM session: per update, building them cost more than running them. On SQLite
-there is no lock connection: one process is the supported shape there, and the in-process
-per-chat lock (``bot.concurrency``) is the whole of the ordering.
+Per update (``bot.dialog_state``), ``turn(keys, user_id, conversations)``: on PostgreSQL it holds
+session-level advisory locks keyed by chat and user on a dedicated AUTOCOMMIT connection for the
+whole update, and a turn is two round trips there: ``dialog_turn_open`` takes the locks and then
+reads this user's ``user_data`` and this chat/user's conversation states (one statement; the
+function reads after the locks are held), and ``write_turn`` CALLs ``dialog_turn_close``, which
+writes what changed, commits and only then releases the locks (migration 0018). A turn that
+writes nothing releases them with one more statement. On SQLite there is no lock connection:
+one process is the supported shape there, and the in-process per-chat lock
+(``bot.concurrency``) is the whole of the ordering; the read is one statement without BEGIN (a
+read never takes the write lock) and the write one short transaction. These statements are
+built once per shape: per update, building them cost more than running them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import (
@@ -52,7 +54,7 @@ from sqlalchemy.sql.expression import Executable
 
 from core.clock import Clock, SystemClock
 from core.text import strip_nul
-from storage.db import SINGLE_STATEMENT_OPTION
+from storage.db import SINGLE_STATEMENT_OPTION, json_without_nul
 from storage.models import DialogBotDataRow, DialogChatDataRow, DialogConversationRow, DialogUserDataRow
 from storage.repositories._sql import bound, insert_for, insert_on
 
@@ -147,14 +149,23 @@ def _write_statements(dialect: str, user_op: str | None, ops: tuple[str, ...]) -
     return tuple(statements)
 
 
-@functools.cache
-def _write_statement(dialect: str, user_op: str | None, ops: tuple[str, ...]) -> Any:
-    """``_write_statements`` as ONE statement (PostgreSQL): each a data-modifying CTE, which
-    PostgreSQL runs exactly once whether the main query reads it or not."""
-    statements = _write_statements(dialect, user_op, ops)
-    if len(statements) == 1:
-        return statements[0]
-    return select(literal(1)).add_cte(*(s.cte(f"w{i}") for i, s in enumerate(statements)))
+# PostgreSQL's per-turn routines (migration 0018), through the driver's own SQL: no statement to
+# build or compile, and the parameters in the routines' order
+_TURN_OPEN: Final = "SELECT * FROM dialog_turn_open($1, $2, $3, $4)"  # (kind, name, key, value)
+_TURN_CLOSE: Final = "CALL dialog_turn_close($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+
+
+def _turn_rows(result: Any, *, json_text: bool = False) -> TurnRows:
+    """``TurnRows`` from rows of (kind, name, key, value): the read statement's (JSON decoded by
+    the column types) or, ``json_text``, ``dialog_turn_open``'s (JSON as text)."""
+    found = TurnRows()
+    for kind, name, key, json_value in result:
+        value = json.loads(json_value) if json_text else json_value
+        if kind == "u":
+            found.user_data = dict(cast(dict[str, Any], value))
+        else:
+            found.conversations[(str(name), decode_key(str(key)))] = value
+    return found
 
 
 def advisory_id(key: Hashable) -> int:
@@ -170,6 +181,16 @@ def encode_key(key: ConversationKey) -> str:
 
 def decode_key(text: str) -> ConversationKey:
     return tuple(json.loads(text))
+
+
+@dataclass
+class HeldTurn:
+    """A turn's hold on its advisory locks (PostgreSQL): its lock connection, the locks' ids,
+    and whether its write (``dialog_turn_close``) already released them."""
+
+    conn: AsyncConnection
+    lock_ids: tuple[int, ...]
+    released: bool = False
 
 
 class SqlDialogStore:
@@ -195,85 +216,98 @@ class SqlDialogStore:
     def locks_across_processes(self) -> bool:
         return self._locks is not None
 
+    @property
+    def lock_engine(self) -> AsyncEngine | None:
+        return self._locks
+
     # -- per update (bot.dialog_state) --------------------------------------------------------
 
     @contextlib.asynccontextmanager
-    async def locked(self, keys: Sequence[Hashable]) -> AsyncIterator[AsyncConnection | None]:
-        """Hold the advisory locks of ``keys`` (in this order: every caller passes chat before
-        user, so two holders never wait for each other in a cycle) until the block ends; yields
-        the lock connection (None without a lock engine: SQLite, one process)."""
-        if self._locks is None or not keys:
-            yield None
-            return
-        ids = {f"k{i}": advisory_id(k) for i, k in enumerate(keys)}
-        take, give = _lock_statements(len(ids))
-        async with self._locks.connect() as conn:
-            await conn.execute(take, ids)
-            try:
-                yield conn
-            finally:
-                try:
-                    await conn.execute(give, ids)
-                except BaseException:
-                    # the session's locks die with it: a connection we could not unlock on
-                    # must not go back to the pool still holding them
-                    await conn.invalidate()
-                    raise
-
-    async def read_turn(
+    async def turn(
         self,
+        keys: Sequence[Hashable],
         user_id: int | None,
         conversations: Sequence[tuple[str, ConversationKey]],
-        conn: AsyncConnection | None = None,
+    ) -> AsyncIterator[tuple[HeldTurn | None, TurnRows]]:
+        """Hold the advisory locks of ``keys`` (in this order: every caller passes chat before
+        user, so two holders never wait for each other in a cycle) until the block ends or its
+        ``write_turn`` releases them, and read the user's and the conversations' rows once they
+        are held. Yields the hold (None without a lock engine: SQLite, one process) and the rows."""
+        if self._locks is None or not keys:
+            yield None, await self.read_turn(user_id, conversations)
+            return
+        ids = tuple(advisory_id(k) for k in keys)
+        names = [name for name, _ in conversations]
+        encoded = [encode_key(key) for _, key in conversations]
+        async with self._locks.connect() as conn:
+            try:
+                result = await conn.exec_driver_sql(_TURN_OPEN, (list(ids), user_id, names, encoded))
+                rows = _turn_rows(result, json_text=True)
+            except BaseException:
+                # some of the locks may be held: they die with the session
+                await conn.invalidate()
+                raise
+            held = HeldTurn(conn, ids)
+            try:
+                yield held, rows
+            finally:
+                if not held.released:
+                    await self._release(held)
+
+    async def _release(self, held: HeldTurn) -> None:
+        _, give = _lock_statements(len(held.lock_ids))
+        try:
+            await held.conn.execute(give, {f"k{i}": k for i, k in enumerate(held.lock_ids)})
+        except BaseException:
+            # a connection we could not unlock on must not go back to the pool holding them
+            await held.conn.invalidate()
+            raise
+        held.released = True
+
+    async def read_turn(
+        self, user_id: int | None, conversations: Sequence[tuple[str, ConversationKey]]
     ) -> TurnRows:
         """The user's ``user_data`` row and these conversations' rows, in one statement."""
-        found = TurnRows()
         if user_id is None and not conversations:
-            return found
+            return TurnRows()
         stmt = _read_statement(user_id is not None, len(conversations))
         params: dict[str, Any] = {"uid": user_id}
         for i, (wanted_name, wanted_key) in enumerate(conversations):
             params[f"n{i}"], params[f"k{i}"] = wanted_name, encode_key(wanted_key)
-        if conn is not None:
-            rows = list(await conn.execute(stmt, params))
-        else:
-            # one SELECT reads one snapshot by itself: on SQLite no BEGIN (IMMEDIATE would
-            # take the write lock for a read), see storage.db.SINGLE_STATEMENT_OPTION
-            async with self._reader.connect() as own:
-                rows = list(await own.execute(stmt, params))
-        for kind, name, key, value in rows:
-            if kind == "u":
-                found.user_data = dict(cast(dict[str, Any], value))
-            else:
-                found.conversations[(str(name), decode_key(str(key)))] = value
-        return found
+        # one SELECT reads one snapshot by itself: on SQLite no BEGIN (IMMEDIATE would take
+        # the write lock for a read), see storage.db.SINGLE_STATEMENT_OPTION
+        async with self._reader.connect() as own:
+            return _turn_rows(await own.execute(stmt, params))
 
     async def write_turn(
         self,
         user_id: int | None,
         user_data: object,
         conversations: Mapping[tuple[str, ConversationKey], object | None],
-        conn: AsyncConnection | None = None,
+        held: HeldTurn | None = None,
     ) -> None:
         """What one update changed, in one transaction: ``user_data`` (``KEEP``: unchanged;
         None or empty: the row goes) and conversation states (None: the row goes).
 
-        ``conn``: the turn's lock connection (PostgreSQL, AUTOCOMMIT): the writes go there as
-        ONE statement (data-modifying CTEs, atomic by themselves), so a turn costs no pool
-        checkout, BEGIN or COMMIT of its own; the lock is released only after it returns."""
+        ``held``: the turn's hold (PostgreSQL): the writes and the release of its locks are one
+        CALL on its lock connection (``dialog_turn_close``: write, commit, unlock), so a turn
+        costs no pool checkout, BEGIN or COMMIT of its own. With nothing to write the locks
+        stay held until the turn's block ends."""
         if (user_data is KEEP or user_id is None) and not conversations:
+            return
+        now = self._clock.now()
+        user_op: str | None = None
+        if user_id is not None and user_data is not KEEP:
+            user_op = "put" if user_data else "del"
+        if held is not None:
+            await self._close(held, user_id, user_op, user_data, conversations, now)
             return
         # NUL is stripped by the engine's JSON serializer (storage.db), the last guard for
         # every JSON value written, and by its hook for the keys' strings
-        now = self._clock.now()
         params: dict[str, Any] = {}
-        user_op: str | None = None
-        if user_id is not None and user_data is not KEEP:
+        if user_op is not None:
             params["u_user_id"] = user_id
-            if not user_data:
-                user_op = "del"
-            else:
-                user_op = "put"
+            if user_op == "put":
                 params["u_data"] = dict(cast(Mapping[str, Any], user_data))
                 params["u_updated_at"] = now
         ops: list[str] = []
@@ -284,12 +318,44 @@ class SqlDialogStore:
             else:
                 ops.append("put")
                 params[f"c{i}_state"], params[f"c{i}_updated_at"] = state, now
-        if conn is not None and conn.dialect.name == "postgresql":
-            await conn.execute(_write_statement("postgresql", user_op, tuple(ops)), params)
-            return
         async with self._engine.begin() as own:
             for stmt in _write_statements(own.dialect.name, user_op, tuple(ops)):
                 await own.execute(stmt, params)
+
+    async def _close(
+        self,
+        held: HeldTurn,
+        user_id: int | None,
+        user_op: str | None,
+        user_data: object,
+        conversations: Mapping[tuple[str, ConversationKey], object | None],
+        now: datetime,
+    ) -> None:
+        put: list[tuple[str, str, str]] = []
+        drop: list[tuple[str, str]] = []
+        for (name, key), state in conversations.items():
+            if state is None:
+                drop.append((name, encode_key(key)))
+            else:
+                put.append((name, encode_key(key), json_without_nul(state)))
+        data = json_without_nul(dict(cast(Mapping[str, Any], user_data))) if user_op == "put" else None
+        # the engine's hook strips NUL from the strings (names, keys); the JSON is stripped above
+        await held.conn.exec_driver_sql(
+            _TURN_CLOSE,
+            (
+                list(held.lock_ids),
+                user_id,
+                user_op,
+                data,
+                [p[0] for p in put],
+                [p[1] for p in put],
+                [p[2] for p in put],
+                [d[0] for d in drop],
+                [d[1] for d in drop],
+                now,
+            ),
+        )
+        held.released = True
 
     async def _read(self, fn: Callable[[AsyncSession], Any]) -> Any:
         async with self._sessions() as session:

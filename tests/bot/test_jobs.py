@@ -27,7 +27,7 @@ async def test_a_filing_is_in_the_database_file_after_the_checkpoint_job(harness
     (job,) = jobs
     assert job.trigger.interval == CHECKPOINT_INTERVAL == timedelta(seconds=2)  # type: ignore[attr-defined]
 
-    database = Path(h.deps.session_factory.kw["bind"].url.database)
+    database = Path(h.deps.engine.url.database)
     await asyncio.sleep(0.05)  # past the file system's timestamp granularity
     untouched = modified(database)
     citizen = Citizen(h)

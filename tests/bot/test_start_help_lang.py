@@ -251,7 +251,7 @@ async def test_cancel_outside_a_dialog_says_there_is_nothing_to_cancel(harness: 
 
 async def test_the_language_is_read_from_the_database_once_then_cached(harness: BotHarness) -> None:
     assert harness.deps.session_factory is not None
-    engine = harness.deps.session_factory.kw["bind"]
+    engine = harness.deps.engine
     reads: list[str] = []
 
     def watch(conn: object, cursor: object, statement: str, *args: object) -> None:

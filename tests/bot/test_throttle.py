@@ -30,7 +30,7 @@ ADMIN = TgUser(100_900, "王主任", "zh-hans")
 def counting_sql(h: BotHarness) -> Iterator[list[str]]:
     """Every SQL statement the application's engine runs while the block is open."""
     assert h.deps.session_factory is not None
-    engine = h.deps.session_factory.kw["bind"]
+    engine = h.deps.engine
     assert isinstance(engine, AsyncEngine)
     statements: list[str] = []
 

@@ -385,9 +385,10 @@ class StatementCounter:
 async def test_a_dialog_step_adds_one_read_and_one_write_of_dialog_rows(
     plan: Plan, clock: FixedClock, catalogue: Catalogue, db_url: str
 ) -> None:
-    """Per update: one SELECT of the user's rows, one transaction writing what changed (on
-    PostgreSQL one statement); on PostgreSQL also one statement taking the chat's and user's
-    locks and one releasing them."""
+    """Per update on SQLite: one SELECT of the user's rows, one transaction writing what
+    changed. On PostgreSQL two statements in all: one taking the chat's and user's locks and
+    then reading the rows (``dialog_turn_open``), one writing what changed, committing and
+    releasing the locks (``CALL dialog_turn_close``), on the lock connection."""
     async with cluster(plan, clock, catalogue, db_url, n=1) as c:
         h = c.nodes[0]
         await c.command(TRAVELLER, "new")
@@ -395,7 +396,7 @@ async def test_a_dialog_step_adds_one_read_and_one_write_of_dialog_rows(
         await c.click(TRAVELLER, label=label(h, "confirm_area"))
         await c.click(TRAVELLER, label="区政务中心")
         assert h.deps.session_factory is not None
-        engines = [cast(AsyncEngine, h.deps.session_factory.kw["bind"])]
+        engines = [cast(AsyncEngine, h.deps.engine)]
         store = turns_of(h)._store
         if store._locks is not None:
             engines.append(store._locks)
@@ -406,24 +407,18 @@ async def test_a_dialog_step_adds_one_read_and_one_write_of_dialog_rows(
         # PostgreSQL; tests/integration/test_send_budget_shared.py) is not dialog state
         statements = [s for s in statements if "send_budget" not in s]
         dialog = [s for s in statements if "dialog_" in s or "pg_advisory" in s or "UNION" in s]
-        locks = [s for s in statements if "pg_advisory" in s]
-        reads = [s for s in statements if s.startswith("SELECT") and "pg_advisory" not in s]
-        writes = [s for s in statements if s.startswith(("INSERT", "DELETE", "UPDATE", "WITH"))]
         pg = store._locks is not None
-        assert len(locks) == (2 if pg else 0), statements
-        assert len(reads) == 1, statements  # user_data and conversation state in one statement
-        # the draft and the state, in one transaction: on SQLite two statements; on PostgreSQL
-        # one (data-modifying CTEs) on the lock connection, before the unlock
         if pg:
-            assert len(writes) == 1 and writes[0].startswith("WITH"), statements
-            assert statements.index(writes[0]) < statements.index(locks[-1]), statements
+            assert len(statements) == 2, statements
+            assert statements[0].startswith("SELECT * FROM dialog_turn_open("), statements
+            assert statements[1].startswith("CALL dialog_turn_close("), statements
         else:
-            assert len(writes) == 2, statements
-        # and nothing else but the transactions' BEGIN (SQLite's hooks issue BEGIN IMMEDIATE)
-        assert len([s for s in statements if not s.startswith("BEGIN")]) == len(locks) + 1 + len(writes), (
-            statements,
-            dialog,
-        )
+            reads = [s for s in statements if s.startswith("SELECT")]
+            writes = [s for s in statements if s.startswith(("INSERT", "DELETE", "UPDATE"))]
+            assert len(reads) == 1, statements  # user_data and conversation state in one statement
+            assert len(writes) == 2, statements  # the draft and the state, in one transaction
+            # and nothing else but the transaction's BEGIN (IMMEDIATE, SQLite's hooks)
+            assert len([s for s in statements if not s.startswith("BEGIN")]) == 3, (statements, dialog)
         print(
             f"\nper-step statements ({'postgresql' if pg else 'sqlite'}):",
             json.dumps(statements, ensure_ascii=False),
