@@ -585,6 +585,55 @@ async def test_the_background_sender_sends_when_woken_and_stops(rig: Rig) -> Non
     assert rig.store.leases == {}  # released on the way out
 
 
+async def test_an_idle_sender_looks_before_it_claims_and_renews_its_lease_a_third_of_the_way(
+    rig: Rig,
+) -> None:
+    """A poll of an idle holder is one read (when is the next message due?), not a write
+    transaction a second; the lease is renewed, by a claim, once a third of it has passed, and
+    a message another instance committed (no wake-up here) goes out at the next poll."""
+    seen: list[str] = []
+
+    def counting() -> Any:
+        uow = rig.uow()
+        acquire, next_due = uow.leases.try_acquire, uow.outbox.next_due
+
+        async def try_acquire(*args: Any, **kwargs: Any) -> bool:
+            seen.append("renew and claim")
+            return await acquire(*args, **kwargs)
+
+        async def look() -> Any:
+            seen.append("look")
+            return await next_due()
+
+        uow.leases.try_acquire, uow.outbox.next_due = try_acquire, look
+        return uow
+
+    sender = OutboxSender(
+        rig.bot, counting, rig.clock, rig.catalogue, poll_interval=0.01, sender_lease=timedelta(seconds=30)
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run_forever(stop))
+    try:
+        await _eventually(lambda: len(seen) >= 6)
+        assert seen[0] == "renew and claim"  # the first drain claims at once (a restart's leftovers)
+        assert set(seen[1:6]) == {"look"}
+        rig.clock.advance(timedelta(seconds=10))  # a third of the lease: renewed, by a claim
+        await _eventually(lambda: seen.count("renew and claim") == 2)
+        await _eventually(lambda: seen[-1] == "look")
+        # another instance's notice, committed without waking this sender
+        await rig.enqueue(plain(ZH_USER, "from elsewhere", created_at=rig.clock.now()))
+        await _eventually(lambda: rig.texts_to(ZH_USER) == ["from elsewhere"])
+        # looked, found it due, claimed (and claimed again after the send, for what follows it)
+        assert seen.count("renew and claim") >= 3
+        sent_at = len(seen)
+        await _eventually(lambda: len(seen) >= sent_at + 8)
+        assert set(seen[-5:]) == {"look"}  # idle again: its polls only look
+    finally:
+        stop.set()
+        await task
+    assert rig.store.leases == {}  # released on the way out
+
+
 async def test_the_application_runs_the_sender_from_post_init_to_shutdown(
     plan: Plan, clock: FixedClock, catalogue: Catalogue, migrated_sqlite_url: str
 ) -> None:
