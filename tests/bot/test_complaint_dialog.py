@@ -3,6 +3,7 @@ Updates in, the recorded Bot API calls and the database checked on the way out."
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -894,3 +895,31 @@ async def test_bot_data_is_never_persisted(harness: BotHarness) -> None:
     assert persistence.store_data.callback_data is False
     assert persistence.update_interval <= 1.0
     assert harness.app.bot_data.deps is harness.deps
+
+
+async def test_a_press_is_answered_and_its_buttons_taken_off_side_by_side(
+    harness: BotHarness, citizen: Citizen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spinner's answer and the buttons' removal are two Bot API calls after every press; a
+    phone waits for one round trip to Telegram for both, not two one after the other. Here the
+    answer is held until the removal has been asked for: sent one after the other, it would
+    never see it."""
+    h = harness
+    await citizen.say(DESCRIPTION)
+    removal_asked = asyncio.Event()
+    plain = h.request.do_request
+
+    async def do_request(url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if url.endswith("/editMessageReplyMarkup"):
+            removal_asked.set()
+        elif url.endswith("/answerCallbackQuery"):
+            await asyncio.wait_for(removal_asked.wait(), timeout=2)
+        return await plain(url, method, *args, **kwargs)
+
+    monkeypatch.setattr(h.request, "do_request", do_request)
+    calls = await citizen.press("confirm_area")
+    assert citizen.shows(UNIT)
+    methods = [c.method for c in calls]
+    assert methods.count("answerCallbackQuery") == 1 and methods.count("editMessageReplyMarkup") == 1
+    # the next step's prompt first: a refusal of the press could still be its one answer
+    assert methods.index("sendMessage") < methods.index("answerCallbackQuery")
