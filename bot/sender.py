@@ -35,7 +35,9 @@ of ``sender_lease`` ago first asks when the next message is due (``next_due``, o
 locked or written) and claims only if that is now. Before, every poll renewed the lease and
 tried a claim: a write transaction waiting for the disk every second of the campaign, 86,400 a
 day of WAL and fsyncs for a bot with nothing to send. The lease is still renewed every
-``sender_lease / 3`` (10 s) when nothing is due, by the full claim.
+``sender_lease / 3`` (10 s) when nothing is due, by the full claim. A sender that does not hold
+the lease reads who does (``LeaseRepository.holder``) and tries to take it only once it is free
+or has run out, rather than trying (a row lock and a commit) every second.
 
 Entry points: ``OutboxSender.drain_once(now)`` (tests; ``drain_once(deps, now)`` for
 ``python -m bot tick``), ``run_forever(stop)`` / ``start()`` + ``aclose()`` (the application's
@@ -358,8 +360,11 @@ class OutboxSender:
         now = drain.cutoff()
         if drain.look_first:
             drain.look_first = False
-            if self._lease_fresh(now) and not await self._anything_due(now):
-                return []
+            if self._lease_fresh(now):
+                if not await self._anything_due(now):
+                    return []
+            elif not self._holds_lease and await self._held_elsewhere(now):
+                return None
         busy = holding.union(self.pacer.busy_chats(CLAIM_HORIZON))
         languages: dict[int | None, str | None] = {None: None}
         async with self._uow() as uow:
@@ -389,6 +394,13 @@ class OutboxSender:
             and renewed is not None
             and timedelta(0) <= now - renewed < self.sender_lease / 3
         )
+
+    async def _held_elsewhere(self, now: datetime) -> bool:
+        """Another sender holds the lease and has not let it run out: one read, where trying
+        to take it would lock its row and commit (instance two of two, every second)."""
+        async with self._uow() as uow:
+            held = await uow.leases.holder(SENDER_LEASE)
+        return held is not None and held[0] != self.worker_id and held[1] > now
 
     async def _anything_due(self, now: datetime) -> bool:
         """Whether a message may be claimable at ``now``: one read, no lock, nothing written

@@ -486,6 +486,11 @@ class LeaseRepository(Protocol):
 
     async def release(self, name: str, holder: str) -> None: ...
 
+    async def holder(self, name: str) -> tuple[str, datetime] | None:
+        """Who holds ``name`` and until when, as last committed (None: nobody took it, or it
+        was released). A read: nothing is locked or written."""
+        ...
+
 
 # Retention and erasure (issue 15; core.retention, core.services.retention).
 class RetentionRepository(Protocol):

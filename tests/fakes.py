@@ -842,6 +842,9 @@ class FakeLeaseRepository(_Repo):
         if current is not None and current[0] == holder:
             del self.store.leases[name]
 
+    async def holder(self, name: str) -> tuple[str, datetime] | None:
+        return self.store.leases.get(name)
+
 
 class FakeApiKeyRepository(_Repo):
     async def add(self, key_hash: str, name: str, *, created_by: int | None, now: datetime) -> ApiKey:

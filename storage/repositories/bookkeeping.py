@@ -110,3 +110,9 @@ class SqlLeaseRepository:
     async def release(self, name: str, holder: str) -> None:
         t = cast(Table, JobLeaseRow.__table__)
         await self._session.execute(delete(t).where(t.c.name == name, t.c.holder == holder))
+
+    async def holder(self, name: str) -> tuple[str, datetime] | None:
+        t = cast(Table, JobLeaseRow.__table__)
+        stmt = select(t.c.holder, t.c.until).where(t.c.name == name)
+        row = (await self._session.execute(stmt)).one_or_none()
+        return (str(row.holder), row.until) if row is not None else None

@@ -634,6 +634,52 @@ async def test_an_idle_sender_looks_before_it_claims_and_renews_its_lease_a_thir
     assert rig.store.leases == {}  # released on the way out
 
 
+async def test_a_sender_without_the_lease_reads_who_holds_it_and_takes_it_once_it_is_free(
+    rig: Rig,
+) -> None:
+    """The second instance's sender reads the lease every poll instead of trying to take it (a
+    row lock and a commit); the holder's clean stop frees it, and the next poll takes it."""
+    seen: list[str] = []
+
+    def counting() -> Any:
+        uow = rig.uow()
+        acquire, holder = uow.leases.try_acquire, uow.leases.holder
+
+        async def try_acquire(*args: Any, **kwargs: Any) -> bool:
+            seen.append("try")
+            return await acquire(*args, **kwargs)
+
+        async def read(name: str) -> Any:
+            seen.append("read")
+            return await holder(name)
+
+        uow.leases.try_acquire, uow.leases.holder = try_acquire, read
+        return uow
+
+    async with rig.uow() as uow:
+        assert await uow.leases.try_acquire(
+            SENDER_LEASE, "web-1", now=rig.clock.now(), ttl=timedelta(seconds=30)
+        )
+        await uow.commit()
+    await rig.enqueue(plain(ZH_USER, "after the handover", created_at=rig.clock.now()))
+    sender = OutboxSender(rig.bot, counting, rig.clock, rig.catalogue, worker_id="web-2", poll_interval=0.01)
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run_forever(stop))
+    try:
+        await _eventually(lambda: len(seen) >= 6)
+        assert seen[0] == "try"  # at start it tries at once
+        assert set(seen[1:6]) == {"read"}  # then it only reads while web-1 holds it
+        assert rig.request.calls == []
+        async with rig.uow() as uow:  # web-1 stops cleanly
+            await uow.leases.release(SENDER_LEASE, "web-1")
+            await uow.commit()
+        await _eventually(lambda: rig.texts_to(ZH_USER) == ["after the handover"])
+        assert rig.store.leases[SENDER_LEASE][0] == "web-2"
+    finally:
+        stop.set()
+        await task
+
+
 async def test_the_application_runs_the_sender_from_post_init_to_shutdown(
     plan: Plan, clock: FixedClock, catalogue: Catalogue, migrated_sqlite_url: str
 ) -> None:

@@ -724,6 +724,21 @@ async def test_a_lease_is_held_until_it_runs_out_or_is_released(uow_factory: Uni
         assert await uow.leases.try_acquire("digest", "b", now=T0, ttl=ttl)
 
 
+async def test_who_holds_a_lease_and_until_when_is_read_as_committed(uow_factory: UnitOfWorkFactory) -> None:
+    ttl = timedelta(seconds=30)
+    async with uow_factory() as uow:
+        assert await uow.leases.holder("outbox-sender") is None
+        assert await uow.leases.try_acquire("outbox-sender", "web-1", now=T0, ttl=ttl)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.leases.holder("outbox-sender") == ("web-1", T0 + ttl)
+        assert await uow.leases.holder("tick") is None
+        await uow.leases.release("outbox-sender", "web-1")
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.leases.holder("outbox-sender") is None
+
+
 # unit of work ----------------------------------------------------------------------------------
 
 
