@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import json
 from base64 import b64encode
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -585,6 +585,27 @@ async def test_the_background_sender_sends_when_woken_and_stops(rig: Rig) -> Non
     assert rig.store.leases == {}  # released on the way out
 
 
+def recording_uow(rig: Rig, seen: list[str], calls: dict[str, tuple[str, str]]) -> Callable[[], Any]:
+    """A unit-of-work factory over the rig's fake in which each ``calls`` entry (a label: the
+    repository and method) appends its label to ``seen`` when called."""
+
+    def wrapped(label: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            seen.append(label)
+            return await method(*args, **kwargs)
+
+        return call
+
+    def factory() -> Any:
+        uow = rig.uow()
+        for label, (repository, name) in calls.items():
+            target = getattr(uow, repository)
+            setattr(target, name, wrapped(label, getattr(target, name)))
+        return uow
+
+    return factory
+
+
 async def test_an_idle_sender_looks_before_it_claims_and_renews_its_lease_a_third_of_the_way(
     rig: Rig,
 ) -> None:
@@ -592,22 +613,9 @@ async def test_an_idle_sender_looks_before_it_claims_and_renews_its_lease_a_thir
     transaction a second; the lease is renewed, by a claim, once a third of it has passed, and
     a message another instance committed (no wake-up here) goes out at the next poll."""
     seen: list[str] = []
-
-    def counting() -> Any:
-        uow = rig.uow()
-        acquire, next_due = uow.leases.try_acquire, uow.outbox.next_due
-
-        async def try_acquire(*args: Any, **kwargs: Any) -> bool:
-            seen.append("renew and claim")
-            return await acquire(*args, **kwargs)
-
-        async def look() -> Any:
-            seen.append("look")
-            return await next_due()
-
-        uow.leases.try_acquire, uow.outbox.next_due = try_acquire, look
-        return uow
-
+    counting = recording_uow(
+        rig, seen, {"renew and claim": ("leases", "try_acquire"), "look": ("outbox", "next_due")}
+    )
     sender = OutboxSender(
         rig.bot, counting, rig.clock, rig.catalogue, poll_interval=0.01, sender_lease=timedelta(seconds=30)
     )
@@ -640,22 +648,7 @@ async def test_a_sender_without_the_lease_reads_who_holds_it_and_takes_it_once_i
     """The second instance's sender reads the lease every poll instead of trying to take it (a
     row lock and a commit); the holder's clean stop frees it, and the next poll takes it."""
     seen: list[str] = []
-
-    def counting() -> Any:
-        uow = rig.uow()
-        acquire, holder = uow.leases.try_acquire, uow.leases.holder
-
-        async def try_acquire(*args: Any, **kwargs: Any) -> bool:
-            seen.append("try")
-            return await acquire(*args, **kwargs)
-
-        async def read(name: str) -> Any:
-            seen.append("read")
-            return await holder(name)
-
-        uow.leases.try_acquire, uow.leases.holder = try_acquire, read
-        return uow
-
+    counting = recording_uow(rig, seen, {"try": ("leases", "try_acquire"), "read": ("leases", "holder")})
     async with rig.uow() as uow:
         assert await uow.leases.try_acquire(
             SENDER_LEASE, "web-1", now=rig.clock.now(), ttl=timedelta(seconds=30)
