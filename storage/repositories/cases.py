@@ -182,6 +182,17 @@ def _filing_statement(dialect: str, columns: tuple[str, ...]) -> Any:
     )
 
 
+_COUNT_FOR_USER_SINCE = (
+    select(func.count())
+    .select_from(CaseRow)
+    .join(CitizenRow, CitizenRow.id == CaseRow.citizen_id)
+    .where(
+        CitizenRow.user_id == bindparam("c_user_id", type_=cast(Table, CitizenRow.__table__).c.user_id.type),
+        CaseRow.created_at >= bindparam("c_since", type_=_CASES.c.created_at.type),
+    )
+)
+
+
 class SqlCaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -300,13 +311,9 @@ class SqlCaseRepository:
         return int((await self._session.execute(stmt)).scalar_one())
 
     async def count_for_user_since(self, user_id: int, since: datetime) -> int:
-        stmt = (
-            select(func.count())
-            .select_from(CaseRow)
-            .join(CitizenRow, CitizenRow.id == CaseRow.citizen_id)
-            .where(CitizenRow.user_id == user_id, CaseRow.created_at >= since)
-        )
-        return int((await self._session.execute(stmt)).scalar_one())
+        # on every /new (the daily limit, before the citizen types anything): built once
+        stmt = _COUNT_FOR_USER_SINCE
+        return int((await self._session.execute(stmt, {"c_user_id": user_id, "c_since": since})).scalar_one())
 
     async def list_for_unit(
         self,
