@@ -174,10 +174,7 @@ class DialogTurns:
             self.check_internals()
             # from now on turns write every change; the timer's writes could only go stale
             self._persistence.written_by_turns = True
-        async with self._store.turn(lock_keys(update), user_id, [(n, k) for _, n, k in wanted]) as (
-            held,
-            rows,
-        ):
+        async with self._store.turn(lock_keys(update), user_id, _names(wanted)) as (held, rows):
             loaded = self._apply(app, user_id, rows.user_data, wanted, rows.conversations)
             try:
                 yield
@@ -230,10 +227,7 @@ class DialogTurns:
         assert app is not None
         user_id = update.effective_user.id if update.effective_user is not None else None
         wanted = self._wanted(update)
-        async with self._store.turn(lock_keys(update), user_id, [(n, k) for _, n, k in wanted]) as (
-            held,
-            rows,
-        ):
+        async with self._store.turn(lock_keys(update), user_id, _names(wanted)) as (held, rows):
             user_json = EMPTY_JSON
             if user_id is not None:
                 user_json = (

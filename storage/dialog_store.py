@@ -36,14 +36,12 @@ from datetime import datetime
 from typing import Any, Final, cast
 
 from sqlalchemy import (
-    BigInteger,
     Select,
     String,
     Table,
     and_,
     bindparam,
     delete,
-    func,
     literal,
     or_,
     select,
@@ -83,14 +81,6 @@ class TurnRows:
 # Built from bound parameters, so SQLAlchemy compiles each shape once (its compiled cache) and
 # every update only binds values: building and compiling a statement per update cost more than
 # running it (bench/bench_dialog.py).
-
-
-@functools.cache
-def _lock_statements(n: int) -> tuple[Select[Any], Select[Any]]:
-    keys = [bindparam(f"k{i}", type_=BigInteger) for i in range(n)]
-    take = select(*(func.pg_advisory_lock(k) for k in keys))
-    give = select(*(func.pg_advisory_unlock(k) for k in keys))
-    return take, give
 
 
 @functools.cache
@@ -153,6 +143,8 @@ def _write_statements(dialect: str, user_op: str | None, ops: tuple[str, ...]) -
 # build or compile, and the parameters in the routines' order
 _TURN_OPEN: Final = "SELECT * FROM dialog_turn_open($1, $2, $3, $4)"  # (kind, name, key, value)
 _TURN_CLOSE: Final = "CALL dialog_turn_close($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+# a turn that wrote nothing lets go of its locks by itself
+_TURN_UNLOCK: Final = "SELECT pg_advisory_unlock(k) FROM unnest($1::bigint[]) AS k"
 
 
 def _turn_rows(result: Any, *, json_text: bool = False) -> TurnRows:
@@ -255,9 +247,8 @@ class SqlDialogStore:
                     await self._release(held)
 
     async def _release(self, held: HeldTurn) -> None:
-        _, give = _lock_statements(len(held.lock_ids))
         try:
-            await held.conn.execute(give, {f"k{i}": k for i, k in enumerate(held.lock_ids)})
+            await held.conn.exec_driver_sql(_TURN_UNLOCK, (list(held.lock_ids),))
         except BaseException:
             # a connection we could not unlock on must not go back to the pool holding them
             await held.conn.invalidate()

@@ -25,7 +25,7 @@ from storage.models import (
     CaseUnitRow,
     CitizenRow,
 )
-from storage.repositories._sql import dialect_name, insert_on
+from storage.repositories._sql import bound, dialect_name, insert_on, params
 
 # Columns copied one to one between Case and CaseRow (enums by value).
 _SCALARS = (
@@ -187,8 +187,8 @@ _COUNT_FOR_USER_SINCE = (
     .select_from(CaseRow)
     .join(CitizenRow, CitizenRow.id == CaseRow.citizen_id)
     .where(
-        CitizenRow.user_id == bindparam("c_user_id", type_=cast(Table, CitizenRow.__table__).c.user_id.type),
-        CaseRow.created_at >= bindparam("c_since", type_=_CASES.c.created_at.type),
+        CitizenRow.user_id == bound(cast(Table, CitizenRow.__table__), "c_", "user_id")["user_id"],
+        CaseRow.created_at >= bound(_CASES, "c_", "created_at")["created_at"],
     )
 )
 
@@ -313,7 +313,8 @@ class SqlCaseRepository:
     async def count_for_user_since(self, user_id: int, since: datetime) -> int:
         # on every /new (the daily limit, before the citizen types anything): built once
         stmt = _COUNT_FOR_USER_SINCE
-        return int((await self._session.execute(stmt, {"c_user_id": user_id, "c_since": since})).scalar_one())
+        values = params("c_", user_id=user_id, created_at=since)
+        return int((await self._session.execute(stmt, values)).scalar_one())
 
     async def list_for_unit(
         self,
