@@ -62,6 +62,11 @@ class WarningColour(StrEnum):
     RED = "red"  # overdue
 
 
+# The case id of events built for a case not stored yet: the repository that stores the case
+# with them (CaseRepository.add_within_limit) puts the real one in.
+NEW_CASE = 0
+
+
 @dataclass(slots=True)
 class CaseEvent:
     """One entry of the append-only case history."""

@@ -52,12 +52,24 @@ class CaseRepository(Protocol):
         """Insert ``case`` with its lead/assist units; sets and returns ``case.id``."""
         ...
 
-    async def add_within_limit(self, case: Case, *, since: datetime, limit: int) -> bool:
+    async def add_within_limit(
+        self,
+        case: Case,
+        *,
+        since: datetime,
+        limit: int,
+        history: Sequence[CaseEvent] = (),
+        audit: Sequence[AuditEntry] = (),
+    ) -> bool:
         """``add``, unless ``case.submission_key`` filed a case already or the case's citizen filed
         ``limit`` cases or more at or after ``since``: then nothing is stored and it returns
         False (the caller finds out which, e.g. with ``get_by_submission_key``). The checks are
         part of the insert, so they cost no round trip of their own; of two concurrent calls
-        with the same key at most one stores (the other waits for it, then stores nothing)."""
+        with the same key at most one stores (the other waits for it, then stores nothing).
+
+        ``history`` (the new case's first events, in order; built with ``NEW_CASE`` for their
+        case id, which this sets) and ``audit`` are stored with the case, or not at all: on
+        PostgreSQL in the same statement."""
         ...
 
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:

@@ -175,7 +175,15 @@ class FakeCaseRepository(_Repo):
         self.store.require("citizen", case.citizen_id, self.store.citizens)
         return stored
 
-    async def add_within_limit(self, case: Case, *, since: datetime, limit: int) -> bool:
+    async def add_within_limit(
+        self,
+        case: Case,
+        *,
+        since: datetime,
+        limit: int,
+        history: Sequence[CaseEvent] = (),
+        audit: Sequence[AuditEntry] = (),
+    ) -> bool:
         if case.submission_key is not None and any(
             c.submission_key == case.submission_key for c in self.store.cases.values()
         ):
@@ -184,6 +192,11 @@ class FakeCaseRepository(_Repo):
         if citizen_id is not None and await self.count_for_citizen_since(citizen_id, since) >= limit:
             return False
         await self.add(case)
+        assert case.id is not None
+        for event in history:
+            event.case_id = case.id
+        await FakeEventRepository(self.store).add_many(history)
+        await FakeAuditRepository(self.store).add_many(audit)
         return True
 
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:

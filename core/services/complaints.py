@@ -11,7 +11,7 @@ from datetime import datetime, time
 
 from core.api_keys import ApiAccount
 from core.attachments import Attachment, AttachmentKind
-from core.cases import Case, CaseEvent, Source
+from core.cases import NEW_CASE, Case, CaseEvent, Source
 from core.clock import Clock
 from core.confidence_triage import low_confidence_needs_triage
 from core.deadlines import DeadlineRules
@@ -240,10 +240,19 @@ class ComplaintService:
             )
             submitted = move(case, Action.SUBMIT, citizen_who, data={"evidence": len(draft.evidence)})
             dispatched, card = self._dispatch(case, area, routing, now, finding)
+            recusal_events, audit_entries = recusal_records(
+                case, case.recusals, Who.system(), now, case_id=NEW_CASE
+            )
+            history = [submitted.event(NEW_CASE, now), *recusal_events, dispatched.event(NEW_CASE, now)]
             # The guards (a second press of the same confirm, the daily limit) are checked by
-            # the insert itself; the tracking number it took goes back with the rollback.
+            # the insert itself; the tracking number it took goes back with the rollback. The
+            # history and the audit entries are stored with the case (one statement on
+            # PostgreSQL).
             since = self._start_of_day(now)
-            if not await uow.cases.add_within_limit(case, since=since, limit=self.daily_limit):
+            stored = await uow.cases.add_within_limit(
+                case, since=since, limit=self.daily_limit, history=history, audit=audit_entries
+            )
+            if not stored:
                 earlier = await uow.cases.get_by_submission_key(key) if key is not None else None
                 if earlier is not None and earlier.citizen_id == citizen.id:
                     return Filed(earlier, _routing_of(earlier), again=True)
@@ -264,11 +273,6 @@ class ComplaintService:
                         added_by=user_id,
                     )
                 )
-            recusal_events, audit_entries = recusal_records(case, case.recusals, Who.system(), now)
-            await uow.events.add_many(
-                [submitted.event(case.id, now), *recusal_events, dispatched.event(case.id, now)]
-            )
-            await uow.audit.add_many(audit_entries)
             await uow.outbox.add_many(await self._notices(uow, case, routing, card, now))
             await uow.commit()
         return Filed(case, routing)

@@ -358,9 +358,13 @@ def recusal_records(
     *,
     lifted: bool = False,
     seen_by: Sequence[str] = (),
+    case_id: int | None = None,
 ) -> tuple[list[CaseEvent], list[AuditEntry]]:
-    """The history events and audit entries ``record_recusals`` stores, built in memory."""
-    assert case.id is not None, "persist the case before recording recusals"
+    """The history events and audit entries ``record_recusals`` stores, built in memory.
+    ``case_id``: the events' case id, when not the case's own (``NEW_CASE``, for a case stored
+    with them)."""
+    case_id = case.id if case_id is None else case_id
+    assert case_id is not None, "persist the case before recording recusals"
     kind = RECUSAL_LIFTED_EVENT if lifted else RECUSAL_EVENT
     action = AUDIT_RECUSAL_LIFTED if lifted else AUDIT_RECUSAL
     actor_id = int(who.ref) if who.ref and who.ref.isdigit() else SYSTEM_AUDIT_ACTOR
@@ -372,7 +376,7 @@ def recusal_records(
             data["had_seen"] = True
         events.append(
             CaseEvent(
-                case_id=case.id,
+                case_id=case_id,
                 at=now,
                 actor=who.actor,
                 actor_ref=who.ref,

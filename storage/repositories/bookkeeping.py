@@ -26,6 +26,17 @@ def _entry(row: Any) -> AuditEntry:
     )
 
 
+def audit_row(entry: AuditEntry) -> dict[str, Any]:
+    """An entry as an ``audit_log`` row's values (a Core insert's)."""
+    return {
+        "actor_id": entry.actor_id,
+        "at": entry.at,
+        "action": entry.action,
+        "target": entry.target,
+        "details": entry.details,
+    }
+
+
 _COUNTERS = cast(Table, TrackingCounterRow.__table__)
 _AUDIT = cast(Table, AuditRow.__table__)
 _ADD_AUDIT = insert(_AUDIT)  # built once: a Core executemany (the submit step's recusal notes)
@@ -62,11 +73,7 @@ class SqlAuditRepository:
     async def add_many(self, entries: Sequence[AuditEntry]) -> None:
         if not entries:
             return
-        rows = [
-            {"actor_id": e.actor_id, "at": e.at, "action": e.action, "target": e.target, "details": e.details}
-            for e in entries
-        ]
-        await self._session.execute(_ADD_AUDIT, rows)
+        await self._session.execute(_ADD_AUDIT, [audit_row(e) for e in entries])
 
     async def list_recent(self, *, limit: int = 50, actor_id: int | None = None) -> list[AuditEntry]:
         stmt = select(AuditRow)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import builtins
 import functools
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, func, insert, select
+from sqlalchemy import Integer, Select, Table, and_, bindparam, column, func, insert, select, true
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.attachments import Attachment, AttachmentKind
+from core.audit import AuditEntry
 from core.cases import Case, CaseEvent, Measure, Outcome, Satisfaction, Source, Visibility
 from core.directory import UnitRole
 from core.errors import NotFound
@@ -19,13 +23,16 @@ from core.recusal import Recusal, RecusalReason, RecusalScope
 from core.states import Actor, CaseState
 from storage.models import (
     AttachmentRow,
+    AuditRow,
     CaseEventRow,
     CaseRecusalRow,
     CaseRow,
     CaseUnitRow,
     CitizenRow,
+    UtcDateTime,
 )
 from storage.repositories._sql import bound, dialect_name, insert_on, params
+from storage.repositories.bookkeeping import audit_row
 
 # Columns copied one to one between Case and CaseRow (enums by value).
 _SCALARS = (
@@ -155,15 +162,19 @@ _CASES = cast(Table, CaseRow.__table__)
 _UNITS = cast(Table, CaseUnitRow.__table__)
 _RECUSALS = cast(Table, CaseRecusalRow.__table__)
 _EVENTS = cast(Table, CaseEventRow.__table__)
-# built once (Core executemany, as the submit step sends them): see storage.repositories._sql.bound
-_ADD_UNITS, _ADD_RECUSALS, _ADD_EVENTS = insert(_UNITS), insert(_RECUSALS), insert(_EVENTS)
+_AUDIT = cast(Table, AuditRow.__table__)
+# built once (Core executemany): see storage.repositories._sql.bound
+_ADD_EVENTS = insert(_EVENTS)
 
 
 @functools.cache
 def _filing_statement(dialect: str, columns: tuple[str, ...]) -> Any:
     """``add_within_limit``'s INSERT ... SELECT ... WHERE, built once per back end from bound
     parameters (``v_<column>``, ``f_citizen_id``, ``f_since``, ``f_limit``): built per filing,
-    with a literal per column, it cost a third of the submit step's Python (bench_dialog)."""
+    with a literal per column, it cost a third of the submit step's Python (bench_dialog).
+
+    On PostgreSQL the same statement also stores the case's units and recusals
+    (``_with_children``): one round trip where there were three."""
     cases = _CASES
     filed = (
         select(func.count())
@@ -174,12 +185,94 @@ def _filing_statement(dialect: str, columns: tuple[str, ...]) -> Any:
     row = select(*(bindparam(f"v_{k}", type_=cases.c[k].type).label(k) for k in columns)).where(
         filed < bindparam("f_limit")
     )
-    return (
+    stmt = (
         insert_on(dialect)(cases)
         .from_select(list(columns), row)
         .on_conflict_do_nothing(index_elements=[cases.c.submission_key])
         .returning(cases.c.id)
     )
+    return _with_children(stmt) if dialect == "postgresql" else stmt
+
+
+PG_DIALECT = postgresql.dialect()
+
+
+def _event_row(event: CaseEvent) -> dict[str, Any]:
+    """An event as a ``case_events`` row's values, its case id aside."""
+    return {
+        "at": event.at,
+        "actor": event.actor.value,
+        "actor_ref": event.actor_ref,
+        "kind": event.kind,
+        "visibility": event.visibility.value,
+        "text": event.text,
+        "data": dict(event.data),
+    }
+
+
+@dataclass(frozen=True)
+class _Child:
+    """A kind of row a new case is stored with (``add_within_limit``)."""
+
+    table: Table
+    columns: tuple[str, ...]  # its columns but the case's id
+    param: str  # PostgreSQL: the JSON array parameter its rows come in
+    with_id: bool = True  # it has a case_id column
+
+    @functools.cached_property
+    def statement(self) -> Any:
+        """SQLite: the Core executemany that stores them."""
+        return insert(self.table)
+
+    def rows(self, case_id: int, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"case_id": case_id, **r} for r in rows] if self.with_id else list(rows)
+
+
+_CHILDREN = (
+    _Child(_UNITS, ("unit_id", "role", "position"), "f_units"),
+    _Child(_RECUSALS, ("unit_id", "scope", "reason", "matched", "via", "pending", "at", "by"), "f_recusals"),
+    _Child(_EVENTS, ("at", "actor", "actor_ref", "kind", "visibility", "text", "data"), "f_history"),
+    _Child(_AUDIT, ("actor_id", "at", "action", "target", "details"), "f_audit", with_id=False),
+)
+
+
+def _with_children(case_insert: Any) -> Any:
+    """PostgreSQL: ``case_insert`` (RETURNING the new id) as a data-modifying CTE, with one
+    more per kind of row stored with the case (``_CHILDREN``), each reading its rows from a
+    JSON array parameter (``jsonb_to_recordset``) in the array's order (each row's ``n``, from
+    ``_json_rows``), so the history's ids keep it. Every one joins the new case: a case the
+    guards refused stores nothing else either. One statement, one snapshot, one round trip
+    where there were five."""
+    new = case_insert.cte("new_case")
+    stmt = select(new.c.id)
+    for child in _CHILDREN:
+        table, columns = child.table, child.columns
+        rows = (
+            func.jsonb_to_recordset(bindparam(child.param, type_=JSONB))
+            .table_valued(column("n", Integer()), *(column(c, table.c[c].type) for c in columns))
+            .render_derived(name=f"{table.name}_rows", with_types=True)
+        )
+        own = [new.c.id] if child.with_id else []
+        copy = (
+            select(*own, *(rows.c[c] for c in columns)).select_from(new.join(rows, true())).order_by(rows.c.n)
+        )
+        names = ["case_id", *columns] if child.with_id else list(columns)
+        stmt = stmt.add_cte(insert(table).from_select(names, copy).cte(f"new_{table.name}"))
+    return stmt
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        utc = UtcDateTime().process_bind_param(value, PG_DIALECT)  # aware ones only, as a column
+        assert utc is not None
+        return utc.isoformat()
+    return value
+
+
+def _json_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for a JSON array parameter, numbered (``n``) in order; datetimes as ISO 8601 in
+    UTC."""
+    return [{"n": n, **{k: _json_value(v) for k, v in row.items()}} for n, row in enumerate(rows)]
 
 
 _COUNT_FOR_USER_SINCE = (
@@ -220,29 +313,31 @@ class SqlCaseRepository:
         case.id = row.id
         return case
 
-    async def add_within_limit(self, case: Case, *, since: datetime, limit: int) -> bool:
+    async def add_within_limit(
+        self,
+        case: Case,
+        *,
+        since: datetime,
+        limit: int,
+        history: Sequence[CaseEvent] = (),
+        audit: Sequence[AuditEntry] = (),
+    ) -> bool:
         # The guards are part of the INSERT (INSERT ... SELECT ... WHERE, ON CONFLICT DO NOTHING)
         # rather than queries before it: a citizen's filing costs no extra round trip, and the
         # unique submission key still decides between two presses that race (the second waits
         # for the first on PostgreSQL, then stores nothing). Core statements, not the ORM: the
         # ORM cannot insert from a SELECT, and nothing here needs the row in the session.
         values = _case_values(case)
-        stmt = _filing_statement(dialect_name(self._session), tuple(values))
+        dialect = dialect_name(self._session)
+        stmt = _filing_statement(dialect, tuple(values))
         params = {f"v_{k}": v for k, v in values.items()}
         params.update(f_citizen_id=case.citizen_id, f_since=since, f_limit=limit)
-        case_id = (await self._session.execute(stmt, params)).scalar_one_or_none()
-        if case_id is None:
-            return False
-        case.id = case_id
         units = [
-            {"case_id": case_id, "unit_id": unit_id, "role": role, "position": position}
+            {"unit_id": unit_id, "role": role, "position": position}
             for unit_id, (role, position) in _wanted_units(case.lead_unit_ids, case.assist_unit_ids).items()
         ]
-        if units:
-            await self._session.execute(_ADD_UNITS, units)
         recusals = [
             {
-                "case_id": case_id,
                 "unit_id": r.unit_id,
                 "scope": r.scope.value,
                 "reason": r.reason.value,
@@ -254,8 +349,26 @@ class SqlCaseRepository:
             }
             for r in {r.unit_id: r for r in case.recusals}.values()  # one row per unit, as _sync_recusals
         ]
-        if recusals:
-            await self._session.execute(_ADD_RECUSALS, recusals)
+        children: tuple[list[dict[str, Any]], ...] = (
+            units,
+            recusals,
+            [_event_row(e) for e in history],
+            [audit_row(e) for e in audit],
+        )
+        if dialect == "postgresql":  # all of them ride in the one statement (_with_children)
+            params.update(
+                (child.param, _json_rows(rows)) for child, rows in zip(_CHILDREN, children, strict=True)
+            )
+        case_id = (await self._session.execute(stmt, params)).scalar_one_or_none()
+        if case_id is None:
+            return False
+        case.id = case_id
+        for event in history:
+            event.case_id = case_id
+        if dialect != "postgresql":
+            for child, rows in zip(_CHILDREN, children, strict=True):
+                if rows:
+                    await self._session.execute(child.statement, child.rows(case_id, rows))
         return True
 
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
@@ -431,22 +544,7 @@ class SqlEventRepository:
     async def add_many(self, events: Sequence[CaseEvent]) -> None:
         if not events:
             return
-        await self._session.execute(
-            _ADD_EVENTS,
-            [
-                {
-                    "case_id": e.case_id,
-                    "at": e.at,
-                    "actor": e.actor.value,
-                    "actor_ref": e.actor_ref,
-                    "kind": e.kind,
-                    "visibility": e.visibility.value,
-                    "text": e.text,
-                    "data": dict(e.data),
-                }
-                for e in events
-            ],
-        )
+        await self._session.execute(_ADD_EVENTS, [{"case_id": e.case_id, **_event_row(e)} for e in events])
 
     async def list_kinds(self, case_ids: Sequence[int], kinds: Sequence[str]) -> builtins.list[CaseEvent]:
         if not case_ids or not kinds:

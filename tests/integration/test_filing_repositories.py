@@ -1,19 +1,20 @@
 """The repository contract of what a citizen's filing uses in few round trips (issue 11): the
 guarded case insert, the citizen upsert that keeps a phone, the liaisons of several units in
-one query, the audit trail in one batch. On the in-memory fake, SQLite and PostgreSQL, so the
+one query, the audit trail in one batch, a new case's history and audit entries stored with
+it. On the in-memory fake, SQLite and PostgreSQL, so the
 service tests over the fake hold for real."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from core.audit import AuditEntry
-from core.cases import Case
+from core.cases import NEW_CASE, Case, CaseEvent, Visibility
 from core.ports import UnitOfWorkFactory
 from core.recusal import Recusal, RecusalReason, RecusalScope
-from core.states import CaseState
+from core.states import Actor, CaseState
 from tests.integration.conftest import ALL_BACKENDS
 from tests.integration.test_repositories import CITIZEN_USER, LIAISON_USER, OFFICE_USER, T0, make_case, seed
 
@@ -68,6 +69,88 @@ async def test_a_case_added_within_the_limit_is_stored_like_any_other(uow_factor
         if name not in differ:
             assert getattr(stored, name) == getattr(reference, name), name
     assert stored.submission_key == "k1"
+
+
+def first_history(at: datetime) -> list[CaseEvent]:
+    """A new case's events, all at one instant (as a filing makes them): only their ids order
+    them in the history."""
+    made = [
+        ("submit", Visibility.PUBLIC, "", {"from": "draft", "to": "submitted", "evidence": 0}),
+        ("recusal", Visibility.INTERNAL, "", {"unit": "xiaoneng", "scope": "full"}),
+        ("recusal", Visibility.INTERNAL, "", {"unit": "jiwei", "scope": "lead", "via": "xiaoneng"}),
+        ("route", Visibility.PUBLIC, "转办", {"from": "submitted", "to": "assigned", "units": ["jiwei"]}),
+    ]
+    return [
+        CaseEvent(NEW_CASE, at, Actor.SYSTEM, "system", kind, visibility, text, data)
+        for kind, visibility, text, data in made
+    ]
+
+
+async def test_a_new_case_is_stored_with_its_history_in_order_and_its_audit_entries(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    citizen_id = await seed(uow_factory)
+    case = routed_case(1, citizen_id, submission_key="k1")
+    history = first_history(case.created_at)
+    audit = [
+        AuditEntry(0, case.created_at, "case.recusal", case.tracking_no, {"unit": u, "by": "system"})
+        for u in ("xiaoneng", "jiwei")
+    ]
+    async with uow_factory() as uow:
+        assert await uow.cases.add_within_limit(case, since=DAY_START, limit=5, history=history, audit=audit)
+        await uow.commit()
+    assert case.id is not None and all(e.case_id == case.id for e in history)
+
+    async with uow_factory() as uow:
+        events = await uow.events.list(case.id, include_internal=True)
+        public = await uow.events.list(case.id, include_internal=False)
+        entries = await uow.audit.list_recent()
+    assert [(e.kind, e.data.get("unit")) for e in events] == [
+        ("submit", None),
+        ("recusal", "xiaoneng"),
+        ("recusal", "jiwei"),
+        ("route", None),
+    ]
+    assert [e.kind for e in public] == ["submit", "route"]
+    route = events[-1]
+    assert (route.case_id, route.at, route.actor, route.actor_ref) == (
+        case.id,
+        case.created_at,
+        Actor.SYSTEM,
+        "system",
+    )
+    assert route.text == "转办" and route.data == {"from": "submitted", "to": "assigned", "units": ["jiwei"]}
+    # newest first: the later of the two first
+    assert [(e.target, e.at, e.details) for e in entries] == [
+        (case.tracking_no, case.created_at, {"unit": "jiwei", "by": "system"}),
+        (case.tracking_no, case.created_at, {"unit": "xiaoneng", "by": "system"}),
+    ]
+
+
+async def test_a_refused_case_stores_neither_history_nor_audit(uow_factory: UnitOfWorkFactory) -> None:
+    citizen_id = await seed(uow_factory)
+    async with uow_factory() as uow:
+        assert await uow.cases.add_within_limit(
+            make_case(1, citizen_id, submission_key="k1"), since=T0, limit=5
+        )
+        await uow.commit()
+    again = make_case(2, citizen_id, submission_key="k1")
+    over = make_case(3, citizen_id)
+    async with uow_factory() as uow:
+        note = [AuditEntry(0, T0, "case.recusal", "ZH-2026-000002", {})]
+        assert not await uow.cases.add_within_limit(
+            again, since=T0, limit=5, history=first_history(T0), audit=note
+        )
+        assert not await uow.cases.add_within_limit(
+            over, since=T0, limit=1, history=first_history(T0), audit=note
+        )
+        await uow.commit()
+    async with uow_factory() as uow:
+        first = await uow.cases.get_by_tracking_no("ZH-2026-000001")
+        assert first is not None and first.id is not None
+        assert await uow.events.list(first.id, include_internal=True) == []
+        assert await uow.events.list(NEW_CASE, include_internal=True) == []
+        assert await uow.audit.list_recent() == []
 
 
 async def test_a_used_submission_key_stores_nothing(uow_factory: UnitOfWorkFactory) -> None:
