@@ -16,12 +16,17 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from core.text import NUL, strip_nul
-from storage.sqlite_driver import OneTripConnection, one_trip_module
+from storage.sqlite_driver import OneTripConnection, OneTripCursor, one_trip_module
 
 READ_ONLY_OPTION = "banshinan_read_only"
 # A connection that runs one statement only (a read): on SQLite no BEGIN at all, the statement
 # is its own transaction (one snapshot), and it neither takes nor waits for the write lock.
 SINGLE_STATEMENT_OPTION = "banshinan_single_statement"
+
+# A write whose rowcount and rows nobody reads (an INSERT of a new case's history, a dialog
+# step's state): on SQLite it goes with the transaction's next statement or its COMMIT, in one
+# trip to the database's thread (storage.sqlite_driver); PostgreSQL runs it as usual.
+RIDE_ALONG_OPTION = "banshinan_ride_along"
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",  # readers don't block the writer, the writer doesn't block readers
@@ -189,6 +194,14 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         finally:
             cursor.close()
 
+    @event.listens_for(engine.sync_engine, "do_execute")
+    def _ride_along_one(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        return _ride_along(cursor, statement, parameters, context, many=False)
+
+    @event.listens_for(engine.sync_engine, "do_executemany")
+    def _ride_along_many(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        return _ride_along(cursor, statement, parameters, context, many=True)
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock when the transaction starts. A deferred transaction
@@ -207,6 +220,15 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             raw.begin_with_next(begin)  # sent with the transaction's first statement
         else:
             conn.exec_driver_sql(begin)
+
+
+def _ride_along(cursor: Any, statement: str, parameters: Any, context: Any, *, many: bool) -> bool:
+    """A statement run with ``RIDE_ALONG_OPTION``: kept for the next trip instead of sent
+    (True: SQLAlchemy does not run it itself)."""
+    if not context.execution_options.get(RIDE_ALONG_OPTION, False) or not isinstance(cursor, OneTripCursor):
+        return False
+    cursor.ride_along(statement, parameters, many)
+    return True
 
 
 # -- what went wrong, in one line -----------------------------------------------------------------

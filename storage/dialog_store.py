@@ -47,14 +47,23 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql.expression import Executable
 
 from core.clock import Clock, SystemClock
 from core.text import strip_nul
-from storage.db import SINGLE_STATEMENT_OPTION, json_without_nul
+from storage.db import RIDE_ALONG_OPTION, SINGLE_STATEMENT_OPTION, json_without_nul
 from storage.models import DialogBotDataRow, DialogChatDataRow, DialogConversationRow, DialogUserDataRow
 from storage.repositories._sql import bound, insert_for, insert_on
+
+_RIDE_ALONG = {RIDE_ALONG_OPTION: True}  # a step's writes go with its COMMIT on SQLite
+
+
+def _execute_all(conn: Connection, statements: Sequence[Executable], params: dict[str, Any]) -> None:
+    for stmt in statements:
+        conn.execute(stmt, params, execution_options=_RIDE_ALONG)
+
 
 ConversationKey = tuple[Hashable, ...]
 
@@ -309,9 +318,10 @@ class SqlDialogStore:
             else:
                 ops.append("put")
                 params[f"c{i}_state"], params[f"c{i}_updated_at"] = state, now
-        async with self._engine.begin() as own:
-            for stmt in _write_statements(own.dialect.name, user_op, tuple(ops)):
-                await own.execute(stmt, params)
+        async with self._engine.begin() as own:  # SQLite: the writes and COMMIT in one trip
+            statements = _write_statements(own.dialect.name, user_op, tuple(ops))
+            # run_sync: AsyncConnection.execute insists on a trip per statement (AwaitRequired)
+            await own.run_sync(_execute_all, statements, params)
 
     async def _close(
         self,

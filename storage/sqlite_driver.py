@@ -6,7 +6,11 @@ local file). SQLAlchemy's adapter makes four of them per statement: create a cur
 fetch the rows, close the cursor. This one runs the four as one function in the thread, so a
 dialog step with ten statements spends a millisecond less waiting (bench/bench_dialog.py).
 A transaction's BEGIN rides along with its first statement (``begin_with_next``) instead of
-making a trip of its own.
+making a trip of its own, and so do writes whose outcome nobody reads before the transaction
+ends (``ride_along``: a new case's units, history and audit entries, a dialog step's state):
+they go with the transaction's next statement or with its COMMIT. A dialog step's write is then
+one trip, not three. A constraint such a write breaks fails the statement or the COMMIT it went
+with, naming it, and the transaction is rolled back as for any failed statement.
 
 Everything else is SQLAlchemy's own adapter: connections, transactions (commit and rollback
 are one trip each already), errors, server-side cursors (``stream``: rows fetched on demand, as
@@ -60,12 +64,34 @@ class _Done:
         """The sqlite3 cursor is closed already, in the thread."""
 
 
-def _run(conn: aiosqlite.Connection, operation: str, parameters: Any, many: bool, begin: str | None) -> _Done:
+Pending = list[tuple[str, Any]]  # statements riding along: (SQL, its rows' parameters)
+
+
+def _ahead(cursor: sqlite3.Cursor, begin: str | None, pending: Pending) -> None:
+    # runs in aiosqlite's thread: what goes before the trip's own statement
+    if begin is not None:
+        cursor.execute(begin)
+    for operation, rows in pending:
+        try:
+            cursor.executemany(operation, rows)
+        except sqlite3.Error as error:
+            raise type(error)(f"{error} (in a statement sent ahead: {operation})") from error
+
+
+def _run(
+    conn: aiosqlite.Connection,
+    operation: str | None,
+    parameters: Any,
+    many: bool,
+    begin: str | None,
+    pending: Pending,
+) -> _Done:
     # runs in aiosqlite's thread
     cursor = conn._conn.cursor()
     try:
-        if begin is not None:
-            cursor.execute(begin)
+        _ahead(cursor, begin, pending)
+        if operation is None:
+            return _Done(None, -1, None)
         if many:
             cursor.executemany(operation, parameters)
         elif parameters is None:
@@ -76,6 +102,16 @@ def _run(conn: aiosqlite.Connection, operation: str, parameters: Any, many: bool
         return _Done(cursor.description, cursor.rowcount, cursor.lastrowid, cursor.arraysize, rows)
     finally:
         cursor.close()
+
+
+def _commit(conn: aiosqlite.Connection, begin: str | None, pending: Pending) -> None:
+    # runs in aiosqlite's thread: the writes that rode along, then COMMIT
+    cursor = conn._conn.cursor()
+    try:
+        _ahead(cursor, begin, pending)
+    finally:
+        cursor.close()
+    conn._conn.commit()
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
@@ -103,10 +139,22 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
+    def ride_along(self, operation: str, parameters: Any, many: bool) -> None:
+        """Keep the statement for the connection's next trip (``OneTripConnection.ride_along``);
+        the cursor tells nothing about it (no rows, rowcount -1)."""
+        cast("OneTripConnection", self._adapt_connection).ride_along(
+            operation, parameters if many else [parameters]
+        )
+        self._cursor = _Done(None, -1, None)  # type: ignore[assignment]
+        self._rows = collections.deque()
+
     async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
-        begin = cast("OneTripConnection", self._adapt_connection).take_begin()
+        connection = cast("OneTripConnection", self._adapt_connection)
+        begin, pending = connection.take_begin(), connection.take_pending()
         async with self._adapt_connection._execute_mutex:
-            done = await self._connection._execute(_run, self._connection, operation, parameters, many, begin)
+            done = await self._connection._execute(
+                _run, self._connection, operation, parameters, many, begin, pending
+            )
         self._cursor = done
         self._rows = collections.deque(done.rows)
         done.rows = []
@@ -119,12 +167,13 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     SQLite is inside a transaction is a flag on the connection, read here without the thread
     (nothing else runs on this connection while SQLAlchemy ends its use)."""
 
-    __slots__ = ("_begin",)
+    __slots__ = ("_begin", "_pending")
     _cursor_cls = OneTripCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self._begin: str | None = None
+        self._pending: Pending = []
 
     def begin_with_next(self, statement: str) -> None:
         """Run ``statement`` (BEGIN, or BEGIN IMMEDIATE) in the trip of the next statement, just
@@ -136,10 +185,20 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         begin, self._begin = self._begin, None
         return begin
 
+    def ride_along(self, operation: str, rows: Any) -> None:
+        """Send ``operation`` (a write whose rowcount and rows nobody reads) for each of
+        ``rows`` with the next statement or the COMMIT, before it and after the BEGIN, in the
+        order they came; a ROLLBACK drops them."""
+        self._pending.append((operation, rows))
+
+    def take_pending(self) -> Pending:
+        pending, self._pending = self._pending, []
+        return pending
+
     def cursor(self, server_side: bool = False) -> Any:
-        if server_side and self._begin is not None:
-            # a streamed statement runs outside OneTripCursor: its BEGIN goes first, alone
-            self._cursor_cls(self).execute(self.take_begin())
+        if server_side and (self._begin is not None or self._pending):
+            # a streamed statement runs outside OneTripCursor: what rides along goes first, alone
+            self._cursor_cls(self).execute(None)
         return super().cursor(server_side)
 
     def _in_transaction(self) -> bool:
@@ -147,14 +206,23 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return raw is None or raw.in_transaction  # closed: let aiosqlite say so
 
     def rollback(self) -> None:
-        self._begin = None  # a transaction that ran nothing: nothing to undo
+        self._begin, self._pending = None, []  # never sent: nothing to undo
         if self._in_transaction():
             super().rollback()
 
     def commit(self) -> None:
-        self._begin = None
-        if self._in_transaction():
+        begin, pending = self.take_begin(), self.take_pending()
+        if pending:  # they and the COMMIT: one trip
+            try:
+                await_(self._commit_with(begin, pending))
+            except Exception as error:
+                self._handle_exception(error)
+        elif self._in_transaction():
             super().commit()
+
+    async def _commit_with(self, begin: str | None, pending: Pending) -> None:
+        async with self._execute_mutex:
+            await self._connection._execute(_commit, self._connection, begin, pending)
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -21,6 +21,7 @@ from core.directory import UnitRole
 from core.errors import NotFound
 from core.recusal import Recusal, RecusalReason, RecusalScope
 from core.states import Actor, CaseState
+from storage.db import RIDE_ALONG_OPTION
 from storage.models import (
     AttachmentRow,
     AuditRow,
@@ -195,6 +196,7 @@ def _filing_statement(dialect: str, columns: tuple[str, ...]) -> Any:
 
 
 PG_DIALECT = postgresql.dialect()
+RIDE_ALONG = {RIDE_ALONG_OPTION: True}
 
 
 def _event_row(event: CaseEvent) -> dict[str, Any]:
@@ -365,10 +367,12 @@ class SqlCaseRepository:
         case.id = case_id
         for event in history:
             event.case_id = case_id
-        if dialect != "postgresql":
+        if dialect != "postgresql":  # SQLite: with the transaction's next statement or COMMIT
             for child, rows in zip(_CHILDREN, children, strict=True):
                 if rows:
-                    await self._session.execute(child.statement, child.rows(case_id, rows))
+                    await self._session.execute(
+                        child.statement, child.rows(case_id, rows), execution_options=RIDE_ALONG
+                    )
         return True
 
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
