@@ -60,6 +60,7 @@ class CaseRepository(Protocol):
         limit: int,
         history: Sequence[CaseEvent] = (),
         audit: Sequence[AuditEntry] = (),
+        citizen: tuple[int, str | None] | None = None,
     ) -> bool:
         """``add``, unless ``case.submission_key`` filed a case already or the case's citizen filed
         ``limit`` cases or more at or after ``since``: then nothing is stored and it returns
@@ -69,7 +70,10 @@ class CaseRepository(Protocol):
 
         ``history`` (the new case's first events, in order; built with ``NEW_CASE`` for their
         case id, which this sets) and ``audit`` are stored with the case, or not at all: on
-        PostgreSQL in the same statement."""
+        PostgreSQL in the same statement. ``citizen`` (a Telegram user id, a phone or None):
+        the case's citizen, found or made as ``CitizenRepository.get_or_create`` does, in the
+        same statement on PostgreSQL; ``case.citizen_id`` is set to it, also when the case is
+        refused."""
         ...
 
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:

@@ -183,7 +183,14 @@ class FakeCaseRepository(_Repo):
         limit: int,
         history: Sequence[CaseEvent] = (),
         audit: Sequence[AuditEntry] = (),
+        citizen: tuple[int, str | None] | None = None,
     ) -> bool:
+        if citizen is not None:
+            user_id, phone = citizen
+            found = await FakeCitizenRepository(self.store).get_or_create(
+                user_id, now=case.created_at, phone=phone
+            )
+            case.citizen_id = found.id
         if case.submission_key is not None and any(
             c.submission_key == case.submission_key for c in self.store.cases.values()
         ):

@@ -189,14 +189,21 @@ class ComplaintService:
         phone = clean_text(draft.phone, limit=32) if not draft.anonymous and draft.phone else None
         now = self.clock.now()
         async with self.uow() as uow:
+            # an API account's citizen first; a Telegram user's is found or made by the case's
+            # own statement (add_within_limit's ``citizen``)
+            citizen_id: int | None = None
+            new_citizen: tuple[int, str | None] | None = None
             if account is not None:
-                citizen = await uow.citizens.get_or_create_account(account, now=now)
+                citizen_id = (await uow.citizens.get_or_create_account(account, now=now)).id
+                assert citizen_id is not None
+                # an API filing's history names the key it came through, never the person
+                citizen_who = Who(Actor.CITIZEN, f"api:{account.api_key_id}")
             else:
                 assert user_id is not None
                 if not user_recorded:
                     await uow.users.upsert(user_id, now=now, chat_id=user_id)
-                citizen = await uow.citizens.get_or_create(user_id, now=now, phone=phone)
-            assert citizen.id is not None
+                new_citizen = (user_id, phone)
+                citizen_who = Who.user(Actor.CITIZEN, user_id)
             year = now.astimezone(self.clock.tz).year
             number = await uow.counters.next(self.plan.campaign.case_prefix, year)
             case = Case(
@@ -209,7 +216,7 @@ class ComplaintService:
                 area_final=draft.area,
                 confidence=draft.confidence,
                 matched_cues=list(draft.cues),
-                citizen_id=citizen.id,
+                citizen_id=citizen_id,
                 anonymous=draft.anonymous,
                 target_unit_id=target_unit_id,
                 target_text=clean_text(draft.target_text, limit=MAX_FIELD),
@@ -232,12 +239,6 @@ class ComplaintService:
             )
             if not routing.needs_triage and self._low_confidence(draft):
                 routing = Routing((), (), TriageReason.LOW_CONFIDENCE)
-            # an API filing's history names the key it came through, never the person
-            citizen_who = (
-                Who.user(Actor.CITIZEN, user_id)
-                if user_id is not None
-                else Who(Actor.CITIZEN, f"api:{citizen.api_key_id}")
-            )
             submitted = move(case, Action.SUBMIT, citizen_who, data={"evidence": len(draft.evidence)})
             dispatched, card = self._dispatch(case, area, routing, now, finding)
             recusal_events, audit_entries = recusal_records(
@@ -250,11 +251,16 @@ class ComplaintService:
             # PostgreSQL).
             since = self._start_of_day(now)
             stored = await uow.cases.add_within_limit(
-                case, since=since, limit=self.daily_limit, history=history, audit=audit_entries
+                case,
+                since=since,
+                limit=self.daily_limit,
+                history=history,
+                audit=audit_entries,
+                citizen=new_citizen,
             )
             if not stored:
                 earlier = await uow.cases.get_by_submission_key(key) if key is not None else None
-                if earlier is not None and earlier.citizen_id == citizen.id:
+                if earlier is not None and earlier.citizen_id == case.citizen_id:
                     return Filed(earlier, _routing_of(earlier), again=True)
                 # (a key is the user's id and the dialog's draft id: nobody else's case has it)
                 raise RateLimited(limit=self.daily_limit)

@@ -34,6 +34,7 @@ from storage.models import (
 )
 from storage.repositories._sql import bound, dialect_name, insert_on, params
 from storage.repositories.bookkeeping import audit_row
+from storage.repositories.directory import citizen_params, citizen_upsert
 
 # Columns copied one to one between Case and CaseRow (enums by value).
 _SCALARS = (
@@ -169,30 +170,41 @@ _ADD_EVENTS = insert(_EVENTS)
 
 
 @functools.cache
-def _filing_statement(dialect: str, columns: tuple[str, ...]) -> Any:
+def _filing_statement(dialect: str, columns: tuple[str, ...], citizen: bool | None = None) -> Any:
     """``add_within_limit``'s INSERT ... SELECT ... WHERE, built once per back end from bound
     parameters (``v_<column>``, ``f_citizen_id``, ``f_since``, ``f_limit``): built per filing,
     with a literal per column, it cost a third of the submit step's Python (bench_dialog).
 
-    On PostgreSQL the same statement also stores the case's units and recusals
-    (``_with_children``): one round trip where there were three."""
+    On PostgreSQL the same statement also stores the case's units, recusals, history and audit
+    entries (``_with_children``), and with ``citizen`` (not None: whether it sets the phone)
+    finds or makes the case's citizen first (``citizen_upsert``, parameters ``p_*``): one round
+    trip where there were six. It then returns one row, (the citizen's id, the case's or
+    NULL)."""
     cases = _CASES
+    upsert = citizen_upsert(dialect, citizen).cte("filing_citizen") if citizen is not None else None
+    citizen_id = bindparam("f_citizen_id") if upsert is None else select(upsert.c.id).scalar_subquery()
     filed = (
         select(func.count())
         .select_from(cases)
-        .where(cases.c.citizen_id == bindparam("f_citizen_id"), cases.c.created_at >= bindparam("f_since"))
+        .where(cases.c.citizen_id == citizen_id, cases.c.created_at >= bindparam("f_since"))
         .scalar_subquery()
     )
-    row = select(*(bindparam(f"v_{k}", type_=cases.c[k].type).label(k) for k in columns)).where(
-        filed < bindparam("f_limit")
-    )
+    values = [
+        (
+            citizen_id
+            if k == "citizen_id" and upsert is not None
+            else bindparam(f"v_{k}", type_=cases.c[k].type)
+        ).label(k)
+        for k in columns
+    ]
+    row = select(*values).where(filed < bindparam("f_limit"))
     stmt = (
         insert_on(dialect)(cases)
         .from_select(list(columns), row)
         .on_conflict_do_nothing(index_elements=[cases.c.submission_key])
         .returning(cases.c.id)
     )
-    return _with_children(stmt) if dialect == "postgresql" else stmt
+    return _with_children(stmt, upsert) if dialect == "postgresql" else stmt
 
 
 PG_DIALECT = postgresql.dialect()
@@ -238,7 +250,7 @@ _CHILDREN = (
 )
 
 
-def _with_children(case_insert: Any) -> Any:
+def _with_children(case_insert: Any, citizen: Any = None) -> Any:
     """PostgreSQL: ``case_insert`` (RETURNING the new id) as a data-modifying CTE, with one
     more per kind of row stored with the case (``_CHILDREN``), each reading its rows from a
     JSON array parameter (``jsonb_to_recordset``) in the array's order (each row's ``n``, from
@@ -246,7 +258,7 @@ def _with_children(case_insert: Any) -> Any:
     guards refused stores nothing else either. One statement, one snapshot, one round trip
     where there were five."""
     new = case_insert.cte("new_case")
-    stmt = select(new.c.id)
+    stmt = select(new.c.id) if citizen is None else select(citizen.c.id, select(new.c.id).scalar_subquery())
     for child in _CHILDREN:
         table, columns = child.table, child.columns
         rows = (
@@ -323,17 +335,28 @@ class SqlCaseRepository:
         limit: int,
         history: Sequence[CaseEvent] = (),
         audit: Sequence[AuditEntry] = (),
+        citizen: tuple[int, str | None] | None = None,
     ) -> bool:
         # The guards are part of the INSERT (INSERT ... SELECT ... WHERE, ON CONFLICT DO NOTHING)
         # rather than queries before it: a citizen's filing costs no extra round trip, and the
         # unique submission key still decides between two presses that race (the second waits
         # for the first on PostgreSQL, then stores nothing). Core statements, not the ORM: the
         # ORM cannot insert from a SELECT, and nothing here needs the row in the session.
-        values = _case_values(case)
         dialect = dialect_name(self._session)
-        stmt = _filing_statement(dialect, tuple(values))
+        if citizen is not None:
+            user_id, phone = citizen
+            found = citizen_params(user_id, case.created_at, phone)
+            if dialect != "postgresql":  # on PostgreSQL: in the filing's statement
+                case.citizen_id = (
+                    (await self._session.execute(citizen_upsert(dialect, phone is not None), found)).one().id
+                )
+                citizen = None
+        values = _case_values(case)
+        stmt = _filing_statement(dialect, tuple(values), None if citizen is None else citizen[1] is not None)
         params = {f"v_{k}": v for k, v in values.items()}
         params.update(f_citizen_id=case.citizen_id, f_since=since, f_limit=limit)
+        if citizen is not None:
+            params.update(found)
         units = [
             {"unit_id": unit_id, "role": role, "position": position}
             for unit_id, (role, position) in _wanted_units(case.lead_unit_ids, case.assist_unit_ids).items()
@@ -361,7 +384,13 @@ class SqlCaseRepository:
             params.update(
                 (child.param, _json_rows(rows)) for child, rows in zip(_CHILDREN, children, strict=True)
             )
-        case_id = (await self._session.execute(stmt, params)).scalar_one_or_none()
+        result = await self._session.execute(stmt, params)
+        case_id: int | None
+        if citizen is None:
+            case_id = result.scalar_one_or_none()
+        else:
+            found_id, new_id = result.one()
+            case.citizen_id, case_id = cast(int, found_id), cast("int | None", new_id)
         if case_id is None:
             return False
         case.id = case_id

@@ -70,11 +70,17 @@ def _user_upsert(dialect: str, set_chat: bool, set_language: bool) -> Any:
 
 
 @functools.cache
-def _citizen_upsert(dialect: str, set_phone: bool) -> Any:
+def citizen_upsert(dialect: str, set_phone: bool) -> Any:
+    """``get_or_create``'s statement (also a CTE of a filing's, storage.repositories.cases),
+    its parameters from ``citizen_params``."""
     t = _CITIZENS
     insert = insert_on(dialect)(t).values(bound(t, "p_", "user_id", "created_at", "phone"))
     keep = {"phone": insert.excluded.phone if set_phone else t.c.phone}
     return insert.on_conflict_do_update(index_elements=[t.c.user_id], set_=keep).returning(*t.c)
+
+
+def citizen_params(user_id: int, now: datetime, phone: str | None) -> dict[str, Any]:
+    return params("p_", user_id=user_id, created_at=now, phone=phone)
 
 
 def _unit(row: Any) -> UnitRecord:
@@ -205,9 +211,8 @@ class SqlCitizenRepository:
         # One statement either way: a known citizen's row is "updated" (to the phone given, or
         # to its own phone), which is what lets RETURNING hand it back, where DO NOTHING would
         # return nothing and cost a second query.
-        stmt = _citizen_upsert(dialect_name(self._session), phone is not None)
-        values = params("p_", user_id=user_id, created_at=now, phone=phone)
-        return _citizen((await self._session.execute(stmt, values)).one())
+        stmt = citizen_upsert(dialect_name(self._session), phone is not None)
+        return _citizen((await self._session.execute(stmt, citizen_params(user_id, now, phone))).one())
 
     async def get_or_create_account(self, account: ApiAccount, *, now: datetime) -> Citizen:
         # One statement, as for a Telegram user: the contact details the key holder sent this

@@ -153,6 +153,58 @@ async def test_a_refused_case_stores_neither_history_nor_audit(uow_factory: Unit
         assert await uow.audit.list_recent() == []
 
 
+async def test_a_case_filed_for_a_telegram_user_finds_or_makes_its_citizen_as_get_or_create_does(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    known = await seed(uow_factory)  # CITIZEN_USER, no phone
+    new_user, phone = 3003, "+8613700000000"
+    first, second = make_case(1, None), make_case(2, None, submission_key="k2")
+    again = make_case(3, None, submission_key="k2")
+    async with uow_factory() as uow:
+        await uow.users.upsert(new_user, now=T0)
+        assert await uow.cases.add_within_limit(first, since=T0, limit=5, citizen=(new_user, phone))
+        assert await uow.cases.add_within_limit(second, since=T0, limit=5, citizen=(CITIZEN_USER, phone))
+        # refused (the key is used): the citizen is still told
+        assert not await uow.cases.add_within_limit(again, since=T0, limit=5, citizen=(CITIZEN_USER, None))
+        await uow.commit()
+    assert second.citizen_id == again.citizen_id == known
+    assert first.citizen_id is not None and first.citizen_id != known
+    async with uow_factory() as uow:
+        made = await uow.citizens.get_by_user(new_user)
+        found = await uow.citizens.get(known)
+        stored = await uow.cases.get_by_tracking_no("ZH-2026-000002")
+        count = await uow.cases.count_for_citizen_since(first.citizen_id, T0)
+    assert made is not None and (made.id, made.phone, made.created_at) == (
+        first.citizen_id,
+        phone,
+        first.created_at,
+    )
+    assert found is not None and found.phone == phone  # given once, kept when the next one had none
+    assert stored is not None and stored.citizen_id == known and count == 1
+
+
+async def test_the_daily_limit_counts_the_cases_of_the_citizen_found_in_the_same_statement(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    known = await seed(uow_factory)
+    async with uow_factory() as uow:
+        await uow.users.upsert(4004, now=T0)
+        assert await uow.cases.add_within_limit(make_case(1, known), since=DAY_START, limit=2)
+        assert await uow.cases.add_within_limit(
+            make_case(2, None), since=DAY_START, limit=2, citizen=(CITIZEN_USER, None)
+        )
+        over = make_case(3, None)
+        assert not await uow.cases.add_within_limit(
+            over, since=DAY_START, limit=2, citizen=(CITIZEN_USER, None)
+        )
+        assert over.id is None and over.citizen_id == known
+        # another user's first case is not held back by this one's
+        assert await uow.cases.add_within_limit(
+            make_case(4, None), since=DAY_START, limit=2, citizen=(4004, None)
+        )
+        await uow.commit()
+
+
 async def test_a_used_submission_key_stores_nothing(uow_factory: UnitOfWorkFactory) -> None:
     citizen_id = await seed(uow_factory)
     async with uow_factory() as uow:

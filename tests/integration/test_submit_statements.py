@@ -143,9 +143,9 @@ async def test_a_routed_complaint_is_filed_in_at_most_eight_statements_storing_w
 
     assert len(statements) <= MAX_STATEMENTS, "\n".join(statements)
     if engine.dialect.name == "postgresql":
-        # the user, the citizen, the number, the case with its units, history and audit
-        # entries (one statement), the units' liaisons, the notices
-        assert len(statements) == 6, "\n".join(statements)
+        # the user, the number, the case with its citizen, units, history and audit entries
+        # (one statement), the units' liaisons, the notices
+        assert len(statements) == 5, "\n".join(statements)
     case_id = filed.case.id
     assert case_id is not None
     async with sql_uow() as uow:
