@@ -29,6 +29,7 @@ from bot.dialogs.complaint import (
     suggest_units,
     unit_named,
 )
+from bot.dialogs.complaint import draft as draft_module
 from bot.persistence import DialogPersistence
 from core.cases import Case
 from core.clock import FixedClock
@@ -353,6 +354,23 @@ async def test_picking_another_area_is_what_gets_filed_beside_the_automatic_one(
     await citizen.press("submit")
     case = await the_case(h, "ZH-2026-000001")
     assert (case.area_auto, case.area_final) == ("conduct", "enforcement")
+
+
+async def test_two_dialogs_whose_short_ids_collide_file_two_cases(
+    harness: BotHarness, citizen: Citizen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The draft id in the buttons is 24 bits; the filing's submission key is not it, so a
+    citizen's later draft that happens to get an earlier one's id is not taken for a retry."""
+    h = harness
+    real = draft_module.secrets.token_hex
+    monkeypatch.setattr(draft_module.secrets, "token_hex", lambda n: "abc123" if n == 3 else real(n))
+    for number in ("ZH-2026-000001", "ZH-2026-000002"):
+        await citizen.to(IDENTITY)
+        await citizen.answer(IDENTITY)
+        await citizen.press("submit")
+        assert number in h.last_text()
+    first, second = await the_case(h, "ZH-2026-000001"), await the_case(h, "ZH-2026-000002")
+    assert first.submission_key != second.submission_key
 
 
 async def test_not_sure_sends_the_case_to_office_triage(harness: BotHarness, citizen: Citizen) -> None:

@@ -45,10 +45,14 @@ class Draft:
     phone: str | None = None
     editing: bool = False  # came from the summary's edit: go back there after the step
     keyboard: bool = False  # the identity reply keyboard is showing and must be removed
+    # the filing's submission key: a retried confirm of this draft files the same case. Not
+    # the id, which is short to fit in the buttons (24 bits: one citizen's thousand drafts
+    # shared an id about once in thirty); "" for a draft stored before it existed
+    key: str = ""
 
     @classmethod
     def new(cls, now: datetime) -> Draft:
-        return cls(id=secrets.token_hex(3), touched=now.isoformat())
+        return cls(id=secrets.token_hex(3), touched=now.isoformat(), key=secrets.token_hex(12))
 
     @classmethod
     def from_json(cls, data: object) -> Draft | None:
@@ -111,7 +115,7 @@ class Draft:
             evidence=self.evidence_items(),
             anonymous=not shared,
             phone=self.phone if shared else None,
-            submission_key=self.id,  # a retried confirm of this draft files the same case
+            submission_key=self.key or self.id,
         )
 
 
