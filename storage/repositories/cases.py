@@ -165,8 +165,6 @@ _UNITS = cast(Table, CaseUnitRow.__table__)
 _RECUSALS = cast(Table, CaseRecusalRow.__table__)
 _EVENTS = cast(Table, CaseEventRow.__table__)
 _AUDIT = cast(Table, AuditRow.__table__)
-# built once (Core executemany): see storage.repositories._sql.bound
-_ADD_EVENTS = insert(_EVENTS)
 
 
 @functools.cache
@@ -235,17 +233,18 @@ class _Child:
 
     @functools.cached_property
     def statement(self) -> Any:
-        """SQLite: the Core executemany that stores them."""
+        """The Core executemany that stores them (SQLite; and ``SqlEventRepository.add_many``)."""
         return insert(self.table)
 
     def rows(self, case_id: int, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{"case_id": case_id, **r} for r in rows] if self.with_id else list(rows)
 
 
+_HISTORY = _Child(_EVENTS, ("at", "actor", "actor_ref", "kind", "visibility", "text", "data"), "f_history")
 _CHILDREN = (
     _Child(_UNITS, ("unit_id", "role", "position"), "f_units"),
     _Child(_RECUSALS, ("unit_id", "scope", "reason", "matched", "via", "pending", "at", "by"), "f_recusals"),
-    _Child(_EVENTS, ("at", "actor", "actor_ref", "kind", "visibility", "text", "data"), "f_history"),
+    _HISTORY,
     _Child(_AUDIT, ("actor_id", "at", "action", "target", "details"), "f_audit", with_id=False),
 )
 
@@ -343,19 +342,21 @@ class SqlCaseRepository:
         # for the first on PostgreSQL, then stores nothing). Core statements, not the ORM: the
         # ORM cannot insert from a SELECT, and nothing here needs the row in the session.
         dialect = dialect_name(self._session)
+        found: dict[str, Any] = {}
+        sets_phone: bool | None = None  # not None: the citizen is found in the case's statement
         if citizen is not None:
             user_id, phone = citizen
             found = citizen_params(user_id, case.created_at, phone)
-            if dialect != "postgresql":  # on PostgreSQL: in the filing's statement
-                case.citizen_id = (
-                    (await self._session.execute(citizen_upsert(dialect, phone is not None), found)).one().id
-                )
-                citizen = None
+            if dialect == "postgresql":
+                sets_phone = phone is not None
+            else:
+                upsert = citizen_upsert(dialect, phone is not None)
+                case.citizen_id = (await self._session.execute(upsert, found)).one().id
         values = _case_values(case)
-        stmt = _filing_statement(dialect, tuple(values), None if citizen is None else citizen[1] is not None)
+        stmt = _filing_statement(dialect, tuple(values), sets_phone)
         params = {f"v_{k}": v for k, v in values.items()}
         params.update(f_citizen_id=case.citizen_id, f_since=since, f_limit=limit)
-        if citizen is not None:
+        if sets_phone is not None:
             params.update(found)
         units = [
             {"unit_id": unit_id, "role": role, "position": position}
@@ -386,7 +387,7 @@ class SqlCaseRepository:
             )
         result = await self._session.execute(stmt, params)
         case_id: int | None
-        if citizen is None:
+        if sets_phone is None:
             case_id = result.scalar_one_or_none()
         else:
             found_id, new_id = result.one()
@@ -577,7 +578,9 @@ class SqlEventRepository:
     async def add_many(self, events: Sequence[CaseEvent]) -> None:
         if not events:
             return
-        await self._session.execute(_ADD_EVENTS, [{"case_id": e.case_id, **_event_row(e)} for e in events])
+        await self._session.execute(
+            _HISTORY.statement, [{"case_id": e.case_id, **_event_row(e)} for e in events]
+        )
 
     async def list_kinds(self, case_ids: Sequence[int], kinds: Sequence[str]) -> builtins.list[CaseEvent]:
         if not case_ids or not kinds:
