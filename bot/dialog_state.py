@@ -35,18 +35,22 @@ Conversation timeouts run as jobs, on the instance that took the step before: if
 went on at another instance since, that job is stale and must neither tell the citizen their
 dialog lapsed nor end it. ``DialogJobQueue`` runs each persistent ConversationHandler's timeout
 (its ``_trigger_timeout``, scheduled with ``run_once``; checked by the tests) in the chat's
-turn: under the same locks it reads the rows, and runs the timeout only if they are still what
+turn, on an event loop timer rather than an APScheduler job (``_Timer``: set and dropped at
+every step): under the same locks it reads the rows, and runs the timeout only if they are still what
 this process last synced (nobody moved the dialog on since), writing what it changed at once;
 otherwise it drops this process's timer (the other instance has its own).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, MutableMapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from telegram import Update
@@ -311,13 +315,47 @@ def _names(
     return [(name, key) for _, name, key in wanted]
 
 
+class _Timer:
+    """Stands in for APScheduler's job under a conversation timeout's ``Job``: an event loop
+    timer. python-telegram-bot asks a timeout's job only for its id, ``next_run_time`` and
+    ``remove()``; APScheduler's add_job (with its wake-up) and remove_job cost about a tenth of
+    every dialog step's CPU (bench/bench_dialog.py), for a timer set and dropped at each step."""
+
+    __slots__ = ("_handle", "_queue", "id", "name", "next_run_time")
+    trigger = "timer"
+
+    def __init__(self, queue: DialogJobQueue, job: Job[Any], delay: float) -> None:
+        self._queue = queue
+        self.id = uuid.uuid4().hex
+        self.name = job.name
+        due = datetime.now(queue.scheduler.timezone) + timedelta(seconds=delay)
+        self.next_run_time: datetime | None = due
+        self._handle = asyncio.get_running_loop().call_later(delay, self._fire, job)
+
+    def _fire(self, job: Job[Any]) -> None:
+        self._queue.timers.discard(self)
+        self.next_run_time = None
+        # as APScheduler runs a job: a task of the loop's own, awaited by the queue's stop
+        task = asyncio.create_task(job.run(self._queue.application), name=f"Job:{self.id}:timeout")
+        self._queue.running.add(task)
+        task.add_done_callback(self._queue.running.discard)
+
+    def remove(self) -> None:
+        self._handle.cancel()
+        self._queue.timers.discard(self)
+        self.next_run_time = None
+
+
 class DialogJobQueue(JobQueue[Any]):
     """python-telegram-bot's JobQueue, but a persistent dialog's timeout runs in its chat's
-    turn (``DialogTurns.guard_timeout``) once ``turns`` is set."""
+    turn (``DialogTurns.guard_timeout``) once ``turns`` is set, on a plain event loop timer
+    (``_Timer``) while the queue runs."""
 
     def __init__(self) -> None:
         super().__init__()
         self.turns: DialogTurns | None = None
+        self.timers: set[_Timer] = set()  # the timeouts waiting (``jobs()`` lists APScheduler's)
+        self.running: set[asyncio.Task[None]] = set()  # the timeouts that fired, still running
 
     def run_once(  # type: ignore[override]
         self, callback: Any, when: Any, data: object | None = None, **kwargs: Any
@@ -331,7 +369,22 @@ class DialogJobQueue(JobQueue[Any]):
             and handler.persistent
         ):
             callback = self.turns.guard_timeout(handler, callback)
+            delay = when.total_seconds() if isinstance(when, timedelta) else when
+            if self.scheduler.running and isinstance(delay, int | float) and not kwargs:
+                job = Job(callback=callback, data=data)
+                timer = _Timer(self, job, float(delay))
+                job._job = cast(Any, timer)  # what Job.schedule_removal, next_t and id read
+                self.timers.add(timer)
+                return job
         return super().run_once(callback, when, data=data, **kwargs)
+
+    async def stop(self, wait: bool = True) -> None:
+        """The timers go with the scheduler's jobs; with ``wait``, the timeouts running finish."""
+        for timer in list(self.timers):
+            timer.remove()
+        if wait and self.running:
+            await asyncio.gather(*self.running, return_exceptions=True)
+        await super().stop(wait)
 
 
 def make_dialog_persistence(deps: Deps, running_limit: int) -> DialogPersistence:

@@ -145,20 +145,53 @@ def unit_keys(unit: Unit) -> dict[str, float]:
     return keys
 
 
-_PLAN_KEYS: dict[int, tuple[Plan, tuple[tuple[str, str, float], ...]]] = {}
+@dataclass(frozen=True, slots=True)
+class _PlanIndex:
+    """What the finding asks of a plan's units, worked out once per plan object: a filing asks
+    for every unit's names and, for each unit it names, its whole family."""
+
+    keys: tuple[tuple[str, str, float], ...]  # (name key, unit id, strength), plan order
+    named: dict[str, Unit]  # name key -> the first unit in plan order with that key
+    ancestors: dict[str, tuple[str, ...]]  # unit id -> its parent, its parent's parent, ...
+    descendants: dict[str, tuple[str, ...]]  # unit id -> its offices and theirs, plan order
 
 
-def _plan_keys(plan: Plan) -> tuple[tuple[str, str, float], ...]:
-    """(name key, unit id, strength) for every unit of the plan, built once per plan object.
-    Kept by identity, not by hash: hashing a whole plan costs more than this lookup saves."""
-    held = _PLAN_KEYS.get(id(plan))
+def _build_index(plan: Plan) -> _PlanIndex:
+    keys = tuple((key, unit.id, strength) for unit in plan.units for key, strength in unit_keys(unit).items())
+    named: dict[str, Unit] = {}
+    for unit in plan.units:
+        for key in unit_keys(unit):
+            named.setdefault(key, unit)
+    parents = {u.id: u.parent_id for u in plan.units}
+    up: dict[str, tuple[str, ...]] = {}
+    down: dict[str, list[str]] = {}
+    for unit in plan.units:
+        chain: list[str] = []
+        current = parents.get(unit.id)
+        # the plan forbids a unit being its own parent; a longer loop is cut where it closes
+        while current is not None and current != unit.id and current not in chain:
+            chain.append(current)
+            current = parents.get(current)
+        up[unit.id] = tuple(chain)
+        for head in chain:
+            down.setdefault(head, []).append(unit.id)
+    return _PlanIndex(keys, named, up, {k: tuple(v) for k, v in down.items()})
+
+
+_PLAN_INDEX: dict[int, tuple[Plan, _PlanIndex]] = {}
+
+
+def _index(plan: Plan) -> _PlanIndex:
+    """The plan's ``_PlanIndex``, built once per plan object. Kept by identity, not by hash:
+    hashing a whole plan costs more than this lookup saves."""
+    held = _PLAN_INDEX.get(id(plan))
     if held is not None and held[0] is plan:
         return held[1]
-    keys = tuple((key, unit.id, strength) for unit in plan.units for key, strength in unit_keys(unit).items())
-    if len(_PLAN_KEYS) >= 8:
-        _PLAN_KEYS.clear()
-    _PLAN_KEYS[id(plan)] = (plan, keys)
-    return keys
+    index = _build_index(plan)
+    if len(_PLAN_INDEX) >= 8:
+        _PLAN_INDEX.clear()
+    _PLAN_INDEX[id(plan)] = (plan, index)
+    return index
 
 
 def _is_fragment(text: str, key: str) -> bool:
@@ -186,8 +219,7 @@ def suggest_units(plan: Plan, text: str, limit: int = 6) -> list[Unit]:
 
 def unit_named(plan: Plan, text: str) -> Unit | None:
     """The unit whose name (or alias, or name without its prefix) is exactly ``text``."""
-    folded = _fold(text)
-    return next((unit for unit in plan.units if folded in unit_keys(unit)), None)
+    return _index(plan).named.get(_fold(text))
 
 
 def _addressed(text: str, start: int, end: int) -> bool:
@@ -202,7 +234,7 @@ def mentions_in(plan: Plan, text: str, source: RecusalReason) -> list[Mention]:
     mention: the citizen is asking it for help, not complaining about it."""
     folded = text.casefold()
     found: list[tuple[int, int, str, float]] = []
-    for key, unit_id, strength in _plan_keys(plan):
+    for key, unit_id, strength in _index(plan).keys:
         start = folded.find(key)
         while start != -1:  # every occurrence, overlapping ones too: the longest wins below
             found.append((start, start + len(key), unit_id, strength))
@@ -246,18 +278,12 @@ def typed_mentions(plan: Plan, text: str) -> list[Mention]:
 def ancestors(plan: Plan, unit_id: str) -> list[str]:
     """The unit's parent, its parent's parent, ... (the plan forbids a unit being its own parent;
     a longer loop is cut where it closes)."""
-    parents = {u.id: u.parent_id for u in plan.units}
-    out: list[str] = []
-    current = parents.get(unit_id)
-    while current is not None and current != unit_id and current not in out:
-        out.append(current)
-        current = parents.get(current)
-    return out
+    return list(_index(plan).ancestors.get(unit_id, ()))
 
 
 def descendants(plan: Plan, unit_id: str) -> list[str]:
     """The unit's own offices, and theirs, in plan order."""
-    return [u.id for u in plan.units if unit_id in ancestors(plan, u.id)]
+    return list(_index(plan).descendants.get(unit_id, ()))
 
 
 def family_recusals(

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from telegram.ext import ConversationHandler
 
+from bot.dialog_state import DialogJobQueue
 from bot.dialogs import complaint
 from bot.dialogs.complaint import (
     AREA,
@@ -822,6 +823,50 @@ async def test_an_abandoned_dialog_times_out_politely(harness: BotHarness, citiz
     assert sent.reply_markup == {"remove_keyboard": True}
     assert state_of(h, ZH_USER) is None
     assert complaint.DRAFT_KEY not in h.app.user_data[ZH_USER.id]
+
+
+async def test_a_dialog_timer_fires_by_itself_once_and_the_next_step_replaces_it(
+    harness: BotHarness, citizen: Citizen
+) -> None:
+    """The timeout runs on an event loop timer (bot.dialog_state._Timer), not an APScheduler
+    job: it fires when due, a step drops the timer before it and sets a new one, and stopping
+    the queue drops the one waiting."""
+    h = harness
+    job_queue = h.app.job_queue
+    assert isinstance(job_queue, DialogJobQueue)
+    for job in job_queue.jobs():
+        job.schedule_removal()
+    conversation = conversation_of(h)
+    conversation._conversation_timeout = 0.2  # seconds, for this test (the dialog's is 30 min)
+    key = (ZH_USER.id, ZH_USER.id)
+    timeout = citizen.t("timeout", minutes=complaint.TIMEOUT_MINUTES)
+    await job_queue.start()
+    try:
+        await citizen.to(IDENTITY)
+        first = conversation.timeout_jobs[key]
+        assert job_queue.jobs() == ()  # no APScheduler job per step
+        assert len(job_queue.timers) == 1 and first.next_t is not None
+        await asyncio.sleep(0.1)
+        await citizen.say("匿名")  # a step before the timer is due: a fresh one replaces it
+        assert first.removed and first.next_t is None
+        assert conversation.timeout_jobs[key] is not first and len(job_queue.timers) == 1
+        await asyncio.sleep(0.15)  # the first timer would have fired by now
+        assert timeout not in [c.text for c in h.sent_to(ZH_USER.id)]
+        for _ in range(50):  # the second fires about 0.2 s after the step
+            if state_of(h, ZH_USER) is None:
+                break
+            await asyncio.sleep(0.02)
+        assert [c.text for c in h.sent_to(ZH_USER.id)].count(timeout) == 1
+        assert state_of(h, ZH_USER) is None and job_queue.timers == set()
+
+        await citizen.to(PLACE)
+        assert len(job_queue.timers) == 1
+    finally:
+        await job_queue.stop()
+    assert job_queue.timers == set()  # the stop dropped the waiting timer
+    mark = h.request.mark()
+    await asyncio.sleep(0.3)
+    assert h.request.since(mark) == []
 
 
 async def test_a_chat_message_that_was_never_a_complaint_times_out_silently(
