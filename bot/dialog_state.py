@@ -36,9 +36,9 @@ went on at another instance since, that job is stale and must neither tell the c
 dialog lapsed nor end it. ``DialogJobQueue`` runs each persistent ConversationHandler's timeout
 (its ``_trigger_timeout``, scheduled with ``run_once``; checked by the tests) in the chat's
 turn, on an event loop timer rather than an APScheduler job (``_Timer``: set and dropped at
-every step): under the same locks it reads the rows, and runs the timeout only if they are still what
-this process last synced (nobody moved the dialog on since), writing what it changed at once;
-otherwise it drops this process's timer (the other instance has its own).
+every step): under the same locks it reads the rows, and runs the timeout only if they are
+still what this process last synced (nobody moved the dialog on since), writing what it
+changed at once; otherwise it drops this process's timer (the other instance has its own).
 """
 
 from __future__ import annotations
@@ -321,13 +321,12 @@ class _Timer:
     ``remove()``; APScheduler's add_job (with its wake-up) and remove_job cost about a tenth of
     every dialog step's CPU (bench/bench_dialog.py), for a timer set and dropped at each step."""
 
-    __slots__ = ("_handle", "_queue", "id", "name", "next_run_time")
+    __slots__ = ("_handle", "_queue", "id", "next_run_time")
     trigger = "timer"
 
     def __init__(self, queue: DialogJobQueue, job: Job[Any], delay: float) -> None:
         self._queue = queue
         self.id = uuid.uuid4().hex
-        self.name = job.name
         due = datetime.now(queue.scheduler.timezone) + timedelta(seconds=delay)
         self.next_run_time: datetime | None = due
         self._handle = asyncio.get_running_loop().call_later(delay, self._fire, job)
