@@ -157,10 +157,11 @@ class _PlanIndex:
 
 
 def _build_index(plan: Plan) -> _PlanIndex:
-    keys = tuple((key, unit.id, strength) for unit in plan.units for key, strength in unit_keys(unit).items())
+    keys: list[tuple[str, str, float]] = []
     named: dict[str, Unit] = {}
     for unit in plan.units:
-        for key in unit_keys(unit):
+        for key, strength in unit_keys(unit).items():
+            keys.append((key, unit.id, strength))
             named.setdefault(key, unit)
     parents = {u.id: u.parent_id for u in plan.units}
     up: dict[str, tuple[str, ...]] = {}
@@ -175,7 +176,7 @@ def _build_index(plan: Plan) -> _PlanIndex:
         up[unit.id] = tuple(chain)
         for head in chain:
             down.setdefault(head, []).append(unit.id)
-    return _PlanIndex(keys, named, up, {k: tuple(v) for k, v in down.items()})
+    return _PlanIndex(tuple(keys), named, up, {k: tuple(v) for k, v in down.items()})
 
 
 _PLAN_INDEX: dict[int, tuple[Plan, _PlanIndex]] = {}
